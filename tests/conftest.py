@@ -1,0 +1,124 @@
+"""Shared fixtures. Everything here talks to real PostgreSQL, Redis and Celery processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(condition: Callable[[], object], *, timeout: float = 30, interval: float = 0.2, what: str = "") -> object:
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = condition()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout}s waiting for {what or condition}")
+
+
+def subprocess_database_url() -> str:
+    """A DATABASE_URL for the test database, for processes the tests start."""
+    db = connection.settings_dict
+    user = quote(db["USER"] or "")
+    password = f":{quote(db['PASSWORD'])}" if db.get("PASSWORD") else ""
+    if str(db["HOST"]).startswith("/"):
+        return f"postgres://{user}{password}@/{db['NAME']}?host={db['HOST']}"
+    return f"postgres://{user}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def service_env() -> dict[str, str]:
+    """Environment for a Celery process that shares this test run's database, cache and queue."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "TEST_RUN_ID": settings.CACHES["default"]["KEY_PREFIX"],
+        "DATABASE_URL": subprocess_database_url(),
+        "REDIS_URL": settings.REDIS_URL,
+        "LOG_LEVEL": "INFO",
+    }
+
+
+class CeleryProcess:
+    """A real `celery` process (worker or beat) started from the project's own command line."""
+
+    def __init__(self, *args: str, log_path: Path) -> None:
+        self.log_path = log_path
+        self.started_at = time.time()
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", *args],
+            cwd=ROOT,
+            env=service_env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def has_beaten(self, component: str) -> bool:
+        """True once this process wrote a heartbeat (older ones, real or planted, do not count)."""
+        from django.core.cache import cache
+
+        from config.heartbeat import KEY
+
+        value = cache.get(KEY.format(component))
+        return bool(value) and value["at"] >= self.started_at
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[CeleryProcess]:
+    """One real worker (prefork, one child) consuming this run's queue through the Redis broker."""
+    log_path = tmp_path_factory.mktemp("celery") / "worker.log"
+    worker = CeleryProcess(
+        "worker",
+        "--pool",
+        "prefork",
+        "--concurrency",
+        "1",
+        "--loglevel",
+        "INFO",
+        "--hostname",
+        f"test-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+        log_path=log_path,
+    )
+    with django_db_blocker.unblock():
+        try:
+            wait_for(lambda: worker.has_beaten("worker"), timeout=60, what="the worker to start")
+        except BaseException:
+            worker.stop()
+            print(worker.log())
+            raise
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def celery_beat_process(django_db_setup, tmp_path) -> Iterator[CeleryProcess]:
+    beat = CeleryProcess("beat", "--loglevel", "INFO", "--pidfile=", log_path=tmp_path / "beat.log")
+    yield beat
+    beat.stop()
