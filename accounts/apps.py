@@ -1,6 +1,19 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+def _sync_role_groups(sender, **kwargs) -> None:
+    from accounts.roles import roles_sync_groups
+
+    roles_sync_groups()
 
 
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = "Accounts and access"
+
+    def ready(self) -> None:
+        from accounts import signals  # noqa: F401  (login auditing)
+
+        # Permissions are created after each migrate; the role groups follow them.
+        post_migrate.connect(_sync_role_groups, dispatch_uid="accounts.sync_role_groups")

@@ -1,6 +1,8 @@
 """Deterministic demo data for accounts: the facilities every other demo record hangs on."""
 
-from accounts.models import Facility
+from accounts.models import Facility, Role, User
+from accounts.principals import Actor
+from accounts.services import user_create, user_set_access
 
 DEMO_FACILITIES: list[tuple[str, str, str, str]] = [
     ("MERCY-01", "Mercy General Hospital", "Northeast", "America/New_York"),
@@ -34,3 +36,34 @@ def seed_facilities() -> list[Facility]:
         )
         facilities.append(facility)
     return facilities
+
+
+DEMO_FACILITY_SUBSET = ["MERCY-01", "STJ-02", "LAKE-03"]
+DEMO_USERS: list[tuple[str, str]] = [
+    ("demo-admin", Role.ADMIN),
+    ("demo-recruiter", Role.RECRUITER),
+    ("demo-viewer", Role.VIEWER),
+]
+
+
+def seed_users(*, password: str) -> list[tuple[User, list[str]]]:
+    """One user per role; Recruiter and Viewer granted a subset of facilities."""
+    by = Actor.system("seed_demo")
+    subset = list(Facility.objects.filter(code__in=DEMO_FACILITY_SUBSET))
+    seeded = []
+    for username, role in DEMO_USERS:
+        facilities = [] if role == Role.ADMIN else subset
+        user = User.objects.filter(username=username).first()
+        if user is None:
+            user = user_create(
+                by=by,
+                username=username,
+                password=password,
+                email=f"{username}@example.com",
+                role=role,
+                facilities=facilities,
+            )
+        else:
+            user_set_access(by=by, user=user, role=role, facilities=facilities)
+        seeded.append((user, sorted(f.code for f in facilities) if facilities else ["all"]))
+    return seeded

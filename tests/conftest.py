@@ -12,7 +12,11 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
+
+from accounts.models import Role
+from tests.factories import FacilityFactory, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -88,6 +92,56 @@ class CeleryProcess:
         self._log.close()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_throttles():
+    """Rate-limit counters live in Redis and would leak from one test into the next."""
+    cache.delete_pattern("throttle_*")
+    yield
+
+
+# --- the cast: two facilities and the people who use them ----------------------------
+
+
+@pytest.fixture
+def facility_a(db):
+    return FacilityFactory(code="MERCY-01", name="Mercy General Hospital")
+
+
+@pytest.fixture
+def facility_b(db):
+    return FacilityFactory(code="STJ-02", name="St. John's Medical Center", region="South")
+
+
+@pytest.fixture
+def ada(db):
+    """An Admin."""
+    return make_user("ada", Role.ADMIN)
+
+
+@pytest.fixture
+def alice(facility_a):
+    """A Recruiter at facility A."""
+    return make_user("alice", Role.RECRUITER, [facility_a])
+
+
+@pytest.fixture
+def bob(facility_a, facility_b):
+    """A Recruiter at facilities A and B."""
+    return make_user("bob", Role.RECRUITER, [facility_a, facility_b])
+
+
+@pytest.fixture
+def carol(facility_a):
+    """A Viewer at facility A."""
+    return make_user("carol", Role.VIEWER, [facility_a])
+
+
+@pytest.fixture
+def mallory(db):
+    """A Recruiter with no grants at all."""
+    return make_user("mallory", Role.RECRUITER)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[CeleryProcess]:
     """One real worker (prefork, one child) consuming this run's queue through the Redis broker."""
@@ -115,6 +169,70 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) 
             raise
     yield worker
     worker.stop()
+
+
+class WebProcess:
+    """The real web server (gunicorn, the production WSGI entry point) on a free port."""
+
+    def __init__(self, log_path: Path) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                "1",
+                "--threads",
+                "2",
+                "--graceful-timeout",
+                "5",
+            ],
+            cwd=ROOT,
+            env={**service_env(), "WEB_CONCURRENCY": "1"},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def up(self) -> bool:
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"{self.url}/health/", timeout=2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self._log.close()
+
+
+@pytest.fixture(scope="session")
+def web_process(django_db_setup, tmp_path_factory) -> Iterator[WebProcess]:
+    web = WebProcess(tmp_path_factory.mktemp("web") / "gunicorn.log")
+    try:
+        wait_for(web.up, timeout=60, what="gunicorn to answer")
+    except BaseException:
+        web.stop()
+        print(web.log_path.read_text())
+        raise
+    yield web
+    web.stop()
 
 
 @pytest.fixture

@@ -1,0 +1,47 @@
+"""API-key authentication: `Authorization: Api-Key <key>`. Keys are looked up by prefix and
+checked against their stored hash; a revoked or expired key fails at once."""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+from rest_framework_api_key.permissions import KeyParser
+
+from accounts.models import ServiceAPIKey
+from accounts.principals import ServicePrincipal
+
+
+class APIKeyAuthentication(authentication.BaseAuthentication):
+    keyword = KeyParser.keyword
+
+    def authenticate(self, request):
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        scheme, _, key = header.partition(" ")
+        if scheme.lower() != self.keyword.lower():
+            return None  # not ours: let the other authenticators look
+        key = key.strip()
+        if not key:
+            raise exceptions.AuthenticationFailed("No API key given.")
+        try:
+            api_key = ServiceAPIKey.objects.get_from_key(key)
+        except ServiceAPIKey.DoesNotExist:
+            raise exceptions.AuthenticationFailed("Invalid or revoked API key.") from None
+        if api_key.has_expired:
+            raise exceptions.AuthenticationFailed("This API key has expired.")
+        return ServicePrincipal(api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        return self.keyword
+
+
+class APIKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.api.authentication.APIKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "For services: `Api-Key <key>`. A key may only write events for its facilities.",
+        }

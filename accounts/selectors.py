@@ -1,0 +1,57 @@
+"""Read side of accounts. `facilities_for` is the one place a caller's scope is decided."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from django.db.models import QuerySet
+
+from accounts.models import Facility, Role, User
+from accounts.principals import ServicePrincipal, principal_role
+
+
+class FacilityPermission(StrEnum):
+    VIEW_DATA = "view_facility_data"  # KPIs and records
+    VIEW_PERSONAL_DATA = "view_personal_data"  # candidates' names, emails, phones unmasked
+    WRITE_EVENTS = "write_events"  # post events for the facility
+
+
+def facilities_for(
+    principal, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA
+) -> QuerySet[Facility]:
+    """The facilities ``principal`` holds ``permission`` for.
+
+    - Admins (and superusers) hold every permission on every facility.
+    - Other users hold exactly their object-level grants; a global (model-level) permission
+      never widens the scope.
+    - Users may write events where they may view data (the role decides whether they may
+      write at all).
+    - An API key holds only WRITE_EVENTS, for the facilities it was issued for.
+    - Anyone else, and inactive users, hold nothing.
+    """
+    permission = FacilityPermission(permission)
+    role = principal_role(principal)
+    if role is None:
+        return Facility.objects.none()
+    if isinstance(principal, ServicePrincipal):
+        if permission != FacilityPermission.WRITE_EVENTS:
+            return Facility.objects.none()
+        return principal.api_key.facilities.all()
+    if role == Role.ADMIN:
+        return Facility.objects.all()
+    codename = FacilityPermission.VIEW_DATA if permission == FacilityPermission.WRITE_EVENTS else permission
+    return Facility.objects.filter(grants__user=principal, grants__permission__codename=codename).distinct()
+
+
+def facility_ids_for(principal, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA) -> list[int]:
+    return list(facilities_for(principal, permission).values_list("id", flat=True))
+
+
+def user_facility_codes(user: User) -> list[str]:
+    """The facilities a user was granted (its view grants), by code; Admins need none."""
+    return list(
+        Facility.objects.filter(grants__user=user, grants__permission__codename=FacilityPermission.VIEW_DATA)
+        .order_by("code")
+        .values_list("code", flat=True)
+        .distinct()
+    )

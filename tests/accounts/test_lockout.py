@@ -1,0 +1,70 @@
+"""Repeated failed sign-ins lock the account, on the token endpoint and in the admin alike."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from accounts.models import AuditEvent
+from tests.factories import PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def token(username: str, password: str):
+    return APIClient().post("/api/v1/auth/token/", {"username": username, "password": password}, format="json")
+
+
+def admin_login(client, username: str, password: str):
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password})
+
+
+def test_the_token_endpoint_locks_after_the_failure_limit(alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert token("alice", "wrong").status_code == 401
+    assert token("alice", "wrong").status_code == 429  # the failure that reaches the limit
+
+    locked = token("alice", PASSWORD)  # even the right password is refused now
+
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) == int(settings.AXES_COOLOFF_TIME.total_seconds())
+    assert "locked" in locked.json()["detail"]
+
+
+def test_the_admin_login_locks_after_the_failure_limit(ada, client, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert admin_login(client, "ada", "wrong").status_code == 200  # the form again, with an error
+    assert admin_login(client, "ada", "wrong").status_code == 429
+
+    locked = admin_login(client, "ada", PASSWORD)
+
+    assert locked.status_code == 429
+    assert "Retry-After" in locked
+    assert b"locked" in locked.content
+    assert "_auth_user_id" not in client.session
+
+
+def test_failures_on_one_path_lock_the_other(ada, client, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        token("ada", "wrong")
+
+    assert admin_login(client, "ada", PASSWORD).status_code == 429
+
+
+def test_a_success_before_the_limit_resets_the_count(alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        token("alice", "wrong")
+    assert token("alice", PASSWORD).status_code == 200
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        token("alice", "wrong")
+
+    assert token("alice", PASSWORD).status_code == 200
+
+
+def test_sign_ins_and_failures_are_audited(alice, client, ada):
+    token("alice", "wrong")
+    token("alice", PASSWORD)
+    admin_login(client, "ada", PASSWORD)
+
+    events = list(AuditEvent.objects.order_by("id").values_list("action", "actor_label", "ip"))
+    assert ("auth.login_failed", "alice", "127.0.0.1") in events
+    assert ("auth.login", "alice", "127.0.0.1") in events
+    assert ("auth.login", "ada", "127.0.0.1") in events
