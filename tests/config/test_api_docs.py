@@ -25,3 +25,13 @@ def test_viewers_load_only_local_assets(client, path):
     for asset in assets:
         assert asset.startswith("/static/"), f"{asset} would need the network"
         assert client.get(asset).status_code == 200, asset
+
+
+def test_the_schema_documents_every_way_to_authenticate(client):
+    schemes = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()["components"][
+        "securitySchemes"
+    ]
+
+    assert schemes["jwtAuth"]["scheme"] == "bearer"
+    assert schemes["ApiKeyAuth"]["name"] == "Authorization"
+    assert schemes["cookieAuth"]["in"] == "cookie"
