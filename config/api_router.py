@@ -4,12 +4,28 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import APIKeyViewSet, FacilityViewSet, MeView, TokenObtainView, TokenRefreshView, UserViewSet
+from events.api.views import (
+    ApplicationViewSet,
+    CandidateViewSet,
+    ComplianceCheckViewSet,
+    EventViewSet,
+    JobViewSet,
+    OutreachViewSet,
+    PlacementViewSet,
+)
 
 router = DefaultRouter()
 router.include_root_view = False
 router.register("facilities", FacilityViewSet, basename="facility")
 router.register("users", UserViewSet, basename="user")
 router.register("api-keys", APIKeyViewSet, basename="api-key")
+router.register("events", EventViewSet, basename="event")
+router.register("jobs", JobViewSet, basename="job")
+router.register("candidates", CandidateViewSet, basename="candidate")
+router.register("applications", ApplicationViewSet, basename="application")
+router.register("placements", PlacementViewSet, basename="placement")
+router.register("outreach", OutreachViewSet, basename="outreach")
+router.register("compliance-checks", ComplianceCheckViewSet, basename="compliance-check")
 
 app_name = "api"
 urlpatterns = [

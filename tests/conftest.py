@@ -57,14 +57,14 @@ def service_env() -> dict[str, str]:
 class CeleryProcess:
     """A real `celery` process (worker or beat) started from the project's own command line."""
 
-    def __init__(self, *args: str, log_path: Path) -> None:
+    def __init__(self, *args: str, log_path: Path, env: dict | None = None) -> None:
         self.log_path = log_path
         self.started_at = time.time()
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", *args],
             cwd=ROOT,
-            env=service_env(),
+            env={**service_env(), **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

@@ -307,3 +307,19 @@ LOGGING = {
 }
 
 SESSION_COOKIE_AGE = int(timedelta(hours=12).total_seconds())
+
+# --- events -------------------------------------------------------------------------
+
+# Activity (non-recruiting) events are kept this long; recruiting events are kept.
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=365)
+# An event that refers to a record not seen yet is retried this many times, then failed.
+EVENT_MAX_ATTEMPTS = env.int("EVENT_MAX_ATTEMPTS", default=10)
+EVENT_RETRY_BASE_SECONDS = env.int("EVENT_RETRY_BASE_SECONDS", default=30)
+EVENT_BATCH_SIZE = env.int("EVENT_BATCH_SIZE", default=5000)
+EVENT_BULK_MAX_ITEMS = 1000
+EVENT_BULK_MAX_BYTES = 5 * 1024 * 1024
+EVENT_SINGLE_MAX_BYTES = 128 * 1024
+# Django refuses larger bodies before our own 413 check could explain the limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = EVENT_BULK_MAX_BYTES + 64 * 1024
+# Fault injection for tests only: seconds a processing batch waits before it commits.
+EVENT_BATCH_PAUSE_SECONDS = env.float("EVENT_BATCH_PAUSE_SECONDS", default=0.0)

@@ -13,6 +13,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Worker subprocesses started by the tests inherit both through the environment.
 _RUN_ID = env("TEST_RUN_ID", default=f"t{os.getpid()}")
 CACHES["default"]["KEY_PREFIX"] = _RUN_ID
-CELERY_TASK_DEFAULT_QUEUE = f"{_RUN_ID}-celery"
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default=f"{_RUN_ID}-celery")
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")

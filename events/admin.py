@@ -1,0 +1,300 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html
+
+from accounts.admin import AuditedAdminMixin
+from accounts.models import Facility
+from accounts.principals import Actor, principal_role
+from accounts.selectors import FacilityPermission, facility_ids_for
+from accounts.services import audit_record
+from events.masking import MASKERS
+from events.models import (
+    Application,
+    ApplicationStatusChange,
+    Candidate,
+    ComplianceCheck,
+    Event,
+    EventStatus,
+    Invoice,
+    Job,
+    OutreachMessage,
+    Placement,
+)
+from events.schema import RECRUITING_TYPES
+from events.services.processing import events_reprocess
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most CAP rows: a changelist over a huge table never runs a full COUNT(*)."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        return self.object_list[: self.CAP + 1].count()
+
+
+class FacilityScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Staff see records of the facilities they were granted; Admins see all."""
+
+    scope_permission = FacilityPermission.VIEW_DATA
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    list_per_page = 50
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if principal_role(request.user) == "admin":
+            return queryset
+        return queryset.filter(facility_id__in=facility_ids_for(request.user, self.scope_permission))
+
+
+class FacilityFilter(admin.SimpleListFilter):
+    """Facilities from the (small) facility table, not a DISTINCT over a large one."""
+
+    title = "facility"
+    parameter_name = "facility"
+
+    def lookups(self, request, model_admin):
+        return list(Facility.objects.values_list("code", "code"))
+
+    def queryset(self, request, queryset):
+        return queryset.filter(facility__code=self.value()) if self.value() else queryset
+
+
+class EventTypeFilter(admin.SimpleListFilter):
+    title = "type"
+    parameter_name = "type"
+
+    def lookups(self, request, model_admin):
+        return [(t, t) for t in RECRUITING_TYPES] + [("_activity", "any activity type")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "_activity":
+            return queryset.filter(category="activity")
+        return queryset.filter(type=self.value()) if self.value() else queryset
+
+
+class RecentFilter(admin.SimpleListFilter):
+    """Date filter for the event log (a date hierarchy would scan it for distinct days)."""
+
+    title = "occurred"
+    parameter_name = "occurred"
+    SPANS = {"1d": ("last 24 hours", 1), "7d": ("last 7 days", 7), "30d": ("last 30 days", 30)}
+
+    def lookups(self, request, model_admin):
+        return [(key, label) for key, (label, _) in self.SPANS.items()]
+
+    def queryset(self, request, queryset):
+        if self.value() in self.SPANS:
+            return queryset.filter(occurred_at__gte=timezone.now() - timedelta(days=self.SPANS[self.value()][1]))
+        return queryset
+
+
+@admin.register(Event)
+class EventAdmin(FacilityScopedAdmin):
+    """The event log: read-only. Failed events show their reason and can be reprocessed."""
+
+    scope_permission = FacilityPermission.VIEW_PERSONAL_DATA  # events carry personal data
+    list_display = ["occurred_at", "type", "facility", "status_badge", "attempts", "short_error", "actor", "id"]
+    list_filter = ["status", EventTypeFilter, FacilityFilter, RecentFilter, "category"]
+    search_fields = ["=id", "=actor"]
+    list_select_related = ["facility"]
+    actions = ["reprocess"]
+    ordering = ["-occurred_at"]
+    fields = [
+        "id", "type", "category", "occurred_at", "local_date", "received_at", "facility", "actor", "sender",
+        "status", "attempts", "last_error", "next_attempt_at", "processed_at", "data",
+    ]  # fmt: skip
+    readonly_fields = fields
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, event: Event) -> str:
+        colour = {"pending": "#b26a00", "processed": "#2e7d32", "failed": "#c62828"}[event.status]
+        return format_html('<b style="color:{}">{}</b>', colour, event.status)
+
+    @admin.display(description="last error")
+    def short_error(self, event: Event) -> str:
+        return (event.last_error[:80] + "…") if len(event.last_error) > 80 else event.last_error
+
+    @admin.action(description="Reprocess selected failed events")
+    def reprocess(self, request, queryset) -> None:
+        ids = list(queryset.filter(status=EventStatus.FAILED).values_list("id", flat=True)[:10_000])
+        count = events_reprocess(event_ids=ids)
+        if count:
+            audit_record(
+                by=Actor.from_request(request),
+                action="event.reprocess",
+                object_repr=f"{count} event(s)",
+                events=[str(i) for i in ids[:500]],
+            )
+        level = messages.SUCCESS if count else messages.WARNING
+        self.message_user(request, f"{count} failed event(s) queued again; they are applied within a minute.", level)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Job)
+class JobAdmin(FacilityScopedAdmin):
+    list_display = ["external_id", "title", "facility", "specialty", "positions", "bill_rate", "status", "opened_at"]
+    list_filter = ["status", FacilityFilter, "specialty"]
+    search_fields = ["=external_id", "title"]
+    date_hierarchy = "opened_date"
+    list_select_related = ["facility"]
+    readonly_fields = ["external_id", "facility", "opened_at", "opened_date", "filled_date"]
+
+
+class PersonalDataAdminMixin:
+    """Masks candidates' names, emails and phones for staff without the personal-data grant
+    of the candidate's facility, in lists and on the page."""
+
+    def _personal_ids(self, request) -> set[int]:
+        return set(facility_ids_for(request.user, FacilityPermission.VIEW_PERSONAL_DATA))
+
+    def personal_columns(self, request) -> list:
+        personal = self._personal_ids(request)
+
+        def column(field: str):
+            def show(candidate: Candidate) -> str:
+                value = getattr(candidate, field)
+                return value if candidate.facility_id in personal else MASKERS[field](value)
+
+            show.short_description = field.replace("_", " ")
+            show.admin_order_field = field
+            return show
+
+        return [column(field) for field in Candidate.PERSONAL_FIELDS]
+
+
+@admin.register(Candidate)
+class CandidateAdmin(PersonalDataAdminMixin, FacilityScopedAdmin):
+    list_filter = [FacilityFilter, "source"]
+    search_fields = ["=external_id"]
+    date_hierarchy = "registered_date"
+    list_select_related = ["facility"]
+    readonly_fields = ["external_id", "facility", "registered_at", "registered_date"]
+
+    def get_list_display(self, request):
+        return ["external_id", *self.personal_columns(request), "facility", "source", "registered_at"]
+
+    def get_search_fields(self, request):
+        # Searching by name or email would reveal masked values; only the sender's id then.
+        if principal_role(request.user) == "admin":
+            return ["=external_id", "last_name", "email"]
+        return ["=external_id"]
+
+    def get_fields(self, request, obj=None):
+        if obj is not None and obj.facility_id not in self._personal_ids(request):
+            return ["external_id", "facility", "masked_name", "masked_email", "masked_phone", "skills", "source"]
+        return super().get_fields(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.facility_id not in self._personal_ids(request):
+            return self.get_fields(request, obj)
+        return super().get_readonly_fields(request, obj)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        candidate = self.get_object(request, object_id)
+        if candidate is not None and candidate.facility_id in self._personal_ids(request):
+            audit_record(by=Actor.from_request(request), action="personal_data.read", obj=candidate, path=request.path)
+        return response
+
+    @admin.display(description="name")
+    def masked_name(self, candidate: Candidate) -> str:
+        return f"{MASKERS['first_name'](candidate.first_name)} {MASKERS['last_name'](candidate.last_name)}"
+
+    @admin.display(description="email")
+    def masked_email(self, candidate: Candidate) -> str:
+        return MASKERS["email"](candidate.email)
+
+    @admin.display(description="phone")
+    def masked_phone(self, candidate: Candidate) -> str:
+        return MASKERS["phone"](candidate.phone)
+
+
+class StatusHistoryInline(admin.TabularInline):
+    model = ApplicationStatusChange
+    fields = ["occurred_at", "status", "actor"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Application)
+class ApplicationAdmin(FacilityScopedAdmin):
+    list_display = ["external_id", "job_link", "candidate_link", "facility", "status", "furthest_stage", "applied_at",
+                    "hired_at"]  # fmt: skip
+    list_filter = ["status", FacilityFilter, "source"]
+    search_fields = ["=external_id", "=job__external_id", "=candidate__external_id"]
+    date_hierarchy = "applied_date"
+    list_select_related = ["facility", "job", "candidate"]
+    readonly_fields = ["external_id", "facility", "job", "candidate", "applied_at", "applied_date", "furthest_stage",
+                       "offered_at", "hired_at", "status_changed_at"]  # fmt: skip
+    inlines = [StatusHistoryInline]
+
+    @admin.display(description="job", ordering="job__external_id")
+    def job_link(self, application: Application) -> str:
+        return format_html('<a href="../job/{}/change/">{}</a>', application.job_id, application.job.external_id)
+
+    @admin.display(description="candidate", ordering="candidate__external_id")
+    def candidate_link(self, application: Application) -> str:
+        return format_html(
+            '<a href="../candidate/{}/change/">{}</a>', application.candidate_id, application.candidate.external_id
+        )
+
+
+@admin.register(Placement)
+class PlacementAdmin(FacilityScopedAdmin):
+    list_display = ["external_id", "application", "facility", "start_date", "end_date", "bill_rate"]
+    list_filter = [FacilityFilter]
+    search_fields = ["=external_id", "=application__external_id"]
+    date_hierarchy = "start_date"
+    list_select_related = ["facility", "application"]
+    raw_id_fields = ["application"]
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(FacilityScopedAdmin):
+    list_display = ["external_id", "placement", "facility", "amount", "issued_at"]
+    list_filter = [FacilityFilter]
+    search_fields = ["=external_id", "=placement__external_id"]
+    date_hierarchy = "issued_date"
+    list_select_related = ["facility", "placement"]
+    raw_id_fields = ["placement"]
+
+
+@admin.register(OutreachMessage)
+class OutreachMessageAdmin(FacilityScopedAdmin):
+    list_display = ["external_id", "candidate", "facility", "channel", "sent_at", "replied_at", "actor"]
+    list_filter = ["channel", FacilityFilter]
+    search_fields = ["=external_id", "=candidate__external_id", "=actor"]
+    date_hierarchy = "sent_date"
+    list_select_related = ["facility", "candidate"]
+    raw_id_fields = ["candidate"]
+
+
+@admin.register(ComplianceCheck)
+class ComplianceCheckAdmin(FacilityScopedAdmin):
+    list_display = ["external_id", "candidate", "facility", "credential", "status", "severity", "score", "expires_on"]
+    list_filter = ["status", "severity", FacilityFilter]
+    search_fields = ["=external_id", "=candidate__external_id", "credential"]
+    date_hierarchy = "checked_date"
+    list_select_related = ["facility", "candidate"]
+    raw_id_fields = ["candidate"]

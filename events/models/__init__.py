@@ -1,0 +1,36 @@
+from events.models.log import Event, EventCategory, EventKey, EventStatus
+from events.models.records import (
+    Application,
+    ApplicationStatus,
+    ApplicationStatusChange,
+    Candidate,
+    Channel,
+    ComplianceCheck,
+    ComplianceSeverity,
+    ComplianceStatus,
+    Invoice,
+    Job,
+    JobStatus,
+    OutreachMessage,
+    Placement,
+)
+
+__all__ = [
+    "Application",
+    "ApplicationStatus",
+    "ApplicationStatusChange",
+    "Candidate",
+    "Channel",
+    "ComplianceCheck",
+    "ComplianceSeverity",
+    "ComplianceStatus",
+    "Event",
+    "EventCategory",
+    "EventKey",
+    "EventStatus",
+    "Invoice",
+    "Job",
+    "JobStatus",
+    "OutreachMessage",
+    "Placement",
+]

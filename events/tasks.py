@@ -1,0 +1,22 @@
+"""Celery tasks: thin wrappers that call the services."""
+
+from celery import shared_task
+
+from events.services.partitions import partitions_create_ahead, retention_apply
+from events.services.processing import events_process_pending, processing_request
+
+
+@shared_task(name="events.process_pending")
+def process_pending() -> dict:
+    report = events_process_pending(time_budget=50.0)
+    if report.skipped:
+        processing_request(countdown=2)  # another run holds the lock; look again once it is done
+    elif report.batches and report.seconds >= 50.0:
+        processing_request()  # more to do: continue in a fresh task rather than hold the worker
+    return report.as_dict()
+
+
+@shared_task(name="events.maintain_partitions")
+def maintain_partitions() -> dict:
+    partitions_create_ahead(months_ahead=2)
+    return retention_apply()
