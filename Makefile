@@ -8,7 +8,7 @@ PORT ?= 8000
 # Start embedded PostgreSQL/Redis for the command if DATABASE_URL/REDIS_URL are unset; stop them after.
 EMBEDDED := $(PY) -m config.embedded exec --
 
-.PHONY: run test lint install services-stop clean
+.PHONY: run test lint bench install services-stop clean
 
 $(VENV)/.installed: requirements/base.txt requirements/production.txt requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -39,6 +39,9 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	@$(EMBEDDED) bash -c '$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'
+
+bench: install
+	@$(EMBEDDED) $(PY) -m tests.bench $(BENCH_ARGS)
 
 services-stop: install
 	$(PY) -m config.embedded stop

@@ -29,6 +29,25 @@ class ServicePrincipal:
         return self.username
 
 
+class SystemPrincipal:
+    """request.user-like principal for commands run by an operator with shell access
+    (imports, demo data): Admin reach, and a name for the audit log."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = True
+    role = Role.ADMIN
+    pk = None
+
+    def __init__(self, name: str) -> None:
+        self.username = name
+
+    def __str__(self) -> str:
+        return self.username
+
+
 def principal_role(principal) -> str | None:
     """The role that decides capabilities: superusers act as Admins."""
     if isinstance(principal, ServicePrincipal):

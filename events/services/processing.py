@@ -20,7 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from celery import current_app
@@ -140,16 +140,19 @@ def _mark(batch: list[Pending], outcome: BatchOutcome) -> None:
         else:
             retry.append((event, reason))
     with connection.cursor() as cursor:
-        if applied:
+        # One statement per month: a constant range on occurred_at lets PostgreSQL touch a
+        # single partition instead of probing every partition for every row.
+        for month, events in _by_month(applied).items():
             cursor.execute(
                 """
                 UPDATE events_event e
                 SET status = 'processed', processed_at = now(), attempts = e.attempts + 1, last_error = '',
                     next_attempt_at = NULL
                 FROM unnest(%s::uuid[], %s::timestamptz[]) AS u(id, occurred_at)
-                WHERE e.category = 'recruiting' AND e.id = u.id AND e.occurred_at = u.occurred_at
+                WHERE e.category = 'recruiting' AND e.occurred_at >= %s AND e.occurred_at < %s
+                  AND e.id = u.id AND e.occurred_at = u.occurred_at
                 """,
-                [[e.id for e in applied], [e.occurred_at for e in applied]],
+                [[e.id for e in events], [e.occurred_at for e in events], *month],
             )
         for rows, status in ((retry, "pending"), (failed, "failed")):
             if not rows:
@@ -173,6 +176,16 @@ def _mark(batch: list[Pending], outcome: BatchOutcome) -> None:
                     [_retry_delay(e.attempts) for e, _ in rows],
                 ],
             )
+
+
+def _by_month(events: list[Pending]) -> dict[tuple[datetime, datetime], list[Pending]]:
+    groups: dict[tuple[datetime, datetime], list[Pending]] = defaultdict(list)
+    for event in events:
+        moment = event.occurred_at.astimezone(UTC)
+        start = datetime(moment.year, moment.month, 1, tzinfo=UTC)
+        end = datetime(moment.year + moment.month // 12, moment.month % 12 + 1, 1, tzinfo=UTC)
+        groups[(start, end)].append(event)
+    return groups
 
 
 def _retry_delay(attempts: int) -> float:

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import seed_facilities, seed_users
+from events.seeding import demo_history_load
 
 
 class Command(BaseCommand):
@@ -15,8 +16,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--force", action="store_true", help="allow running with production settings")
+        parser.add_argument("--seed", type=int, default=7, help="random seed of the generated history")
+        parser.add_argument("--scale", type=float, default=1.0, help="multiply the history's size (benchmarks)")
+        parser.add_argument("--no-history", action="store_true", help="facilities and users only")
 
-    def handle(self, *args, force: bool, **options) -> None:
+    def handle(self, *args, force: bool, seed: int, scale: float, no_history: bool, **options) -> None:
         if settings.SETTINGS_MODULE.endswith("production") and not force:
             raise CommandError("seed_demo creates demo users with a known password; use --force in production")
         password = os.environ.get("DEMO_PASSWORD", "staffing-demo-2026")
@@ -28,3 +32,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {user.username:<16} role {user.role:<10} facilities {', '.join(codes):<26} password {password!r}"
             )
+        if no_history:
+            return
+        self.stdout.write("demo history: sending events through the ingestion service…")
+        loaded = demo_history_load(seed=seed, scale=scale, progress=self.stdout.write)
+        if loaded is None:
+            self.stdout.write(self.style.SUCCESS("demo history: already loaded"))
+        else:
+            self.stdout.write(self.style.SUCCESS(f"demo history: {loaded}"))

@@ -1,0 +1,241 @@
+"""`make bench`: throughput of the event path on a generated dataset of at least 1,000,000 events.
+
+Runs against a database of its own (the configured one, suffixed `_bench`, created fresh), so
+it never touches real or test data. Measures, each from an empty event log:
+
+- `manage.py import_events` of the whole JSON Lines file;
+- processing of every pending event into records (`events_process_pending`);
+- `POST /api/v1/events/bulk/` in batches of 1,000 against gunicorn, with one client and with four.
+
+Prints a table and writes var/bench/results.json. Usage: python -m tests.bench [--scale 4.2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[2]
+OUT = ROOT / "var" / "bench"
+
+
+def bench_database_url(url: str) -> str:
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/") or "staffing"
+    return urlunsplit(parts._replace(path=f"/{name}_bench"))
+
+
+def recreate_database(url: str) -> None:
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin_url = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def setup_django(env: dict) -> None:
+    os.environ.update(env)
+    import django
+
+    django.setup()
+
+
+def truncate_event_data() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE events_event, events_eventkey, events_applicationstatuschange, events_invoice, "
+            "events_placement, events_outreachmessage, events_compliancecheck, events_application, "
+            "events_candidate, events_job CASCADE"
+        )
+
+
+def count_events() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM events_event")
+        return cursor.fetchone()[0]
+
+
+def generate(path: Path, scale: float) -> int:
+    from accounts.models import Facility
+    from events.demo import DemoHistory, DemoSize
+
+    facilities = list(Facility.objects.order_by("code").values_list("code", flat=True))
+    history = DemoHistory(facilities, seed=11, size=DemoSize().scaled(scale))
+    count = 0
+    with path.open("w") as handle:
+        for event in history.events():
+            handle.write(json.dumps(event, separators=(",", ":")))
+            handle.write("\n")
+            count += 1
+    return count
+
+
+def run_import(path: Path, env: dict) -> float:
+    started = time.monotonic()
+    subprocess.run(
+        [sys.executable, "manage.py", "import_events", str(path), "--batch-size", "1000"],
+        cwd=ROOT, env={**os.environ, **env}, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.monotonic() - started
+
+
+def run_processing() -> tuple[float, int]:
+    from events.services.processing import events_process_pending
+
+    started = time.monotonic()
+    report = events_process_pending(time_budget=float("inf"))
+    return time.monotonic() - started, report.applied + report.waiting + report.failed
+
+
+def batches(path: Path, size: int = 1000) -> list[bytes]:
+    bodies, batch = [], []
+    with path.open() as handle:
+        for line in handle:
+            batch.append(line.rstrip("\n"))
+            if len(batch) == size:
+                bodies.append(("[" + ",".join(batch) + "]").encode())
+                batch = []
+    if batch:
+        bodies.append(("[" + ",".join(batch) + "]").encode())
+    return bodies
+
+
+def run_api(bodies: list[bytes], *, clients: int, port: int, key: str) -> float:
+    queue = list(reversed(bodies))
+    lock = threading.Lock()
+    errors: list[str] = []
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while True:
+            with lock:
+                if not queue:
+                    return
+                body = queue.pop()
+            conn.request("POST", "/api/v1/events/bulk/", body=body,
+                         headers={"Content-Type": "application/json", "Authorization": f"Api-Key {key}"})  # fmt: skip
+            response = conn.getresponse()
+            payload = response.read()
+            if response.status != 200:
+                errors.append(f"{response.status} {payload[:200]!r}")
+                return
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise RuntimeError(f"bulk API errors: {errors[:3]}")
+    return time.monotonic() - started
+
+
+def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
+         "--threads", "2", "--worker-class", "gthread", "--timeout", "120"],
+        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/health/")
+            conn.getresponse().read()
+            return process
+        except OSError:
+            time.sleep(0.3)
+    process.kill()
+    raise RuntimeError("gunicorn did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=4.2, help="demo history scale (4.2 gives ~1M events)")
+    args = parser.parse_args()
+
+    base_url = os.environ.get("DATABASE_URL")
+    if not base_url:
+        sys.exit("DATABASE_URL is not set: run through `make bench`")
+    url = bench_database_url(base_url)
+    recreate_database(url)
+    env = {
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "config.settings.local",
+        "DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "CACHE_KEY_PREFIX": "bench",
+        "CELERY_QUEUE": "bench-unconsumed",  # processing is measured here, not by a worker
+        "THROTTLE_USER": "1000000/min",
+    }
+    setup_django(env)
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    call_command("seed_demo", no_history=True, verbosity=0)
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "events.jsonl"
+
+    results: dict[str, object] = {}
+    started = time.monotonic()
+    total = generate(path, args.scale)
+    results["events"] = total
+    results["generate_seconds"] = round(time.monotonic() - started, 1)
+    print(f"dataset: {total:,} events ({path.stat().st_size / 1e6:.0f} MB) in {results['generate_seconds']} s")
+
+    seconds = run_import(path, env)
+    assert count_events() == total, "import_events did not store every event"
+    results["import_events_per_s"] = round(total / seconds)
+    print(f"import_events: {seconds:.1f} s, {total / seconds:,.0f} events/s")
+
+    seconds, applied = run_processing()
+    results["processing_per_s"] = round(applied / seconds)
+    results["processed"] = applied
+    print(f"processing: {applied:,} pending events in {seconds:.1f} s, {applied / seconds:,.0f} events/s")
+
+    from accounts.models import Facility
+    from accounts.principals import Actor, SystemPrincipal
+    from accounts.services import api_key_create
+
+    _, key = api_key_create(
+        by=Actor(principal=SystemPrincipal("bench")), name="bench", facilities=Facility.objects.all()
+    )
+    bodies = batches(path)
+    port = 18_000 + os.getpid() % 1000
+    server = start_gunicorn(env, port)
+    try:
+        for clients in (1, 4):
+            truncate_event_data()
+            seconds = run_api(bodies, clients=clients, port=port, key=key)
+            assert count_events() == total, "the bulk API did not store every event"
+            results[f"bulk_api_{clients}_client_per_s"] = round(total / seconds)
+            print(f"bulk API, {clients} client(s): {seconds:.1f} s, {total / seconds:,.0f} events/s")
+    finally:
+        server.terminate()
+        server.wait(30)
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").delete(env["CELERY_QUEUE"])  # the processing requests nobody consumed
+
+    (OUT / "results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
