@@ -34,10 +34,9 @@ CREATE TABLE events_event_recruiting PARTITION OF events_event
 CREATE TABLE events_event_activity PARTITION OF events_event
     FOR VALUES IN ('activity') PARTITION BY RANGE (occurred_at);
 
--- Processing order, and the few rows not yet processed (stats, admin, retries).
-CREATE INDEX events_event_pending ON events_event (occurred_at) WHERE status = 'pending';
-CREATE INDEX events_event_unfinished ON events_event (facility_id, status) WHERE status <> 'processed';
--- Per-facility, per-type and per-day queries.
+-- No index mentions the status columns: marking an event processed is then a HOT update
+-- (partitions keep 10% free space for it). Pending and failed events are found through
+-- events_eventqueueentry. Per-facility, per-type and per-day queries:
 CREATE INDEX events_event_facility_day ON events_event (facility_id, local_date);
 CREATE INDEX events_event_type_day ON events_event (type, local_date);
 
@@ -54,7 +53,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtext(part_name));
     BEGIN
         EXECUTE format(
-            'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L)',
+            'CREATE TABLE %I PARTITION OF %I FOR VALUES FROM (%L) TO (%L) WITH (fillfactor = 90)',
             part_name,
             'events_event_' || p_category,
             (month_start::timestamp AT TIME ZONE 'UTC'),

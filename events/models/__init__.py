@@ -1,4 +1,4 @@
-from events.models.log import Event, EventCategory, EventKey, EventStatus
+from events.models.log import Event, EventCategory, EventKey, EventQueueEntry, EventStatus
 from events.models.records import (
     Application,
     ApplicationStatus,
@@ -27,6 +27,7 @@ __all__ = [
     "Event",
     "EventCategory",
     "EventKey",
+    "EventQueueEntry",
     "EventStatus",
     "Invoice",
     "Job",

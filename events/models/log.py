@@ -69,3 +69,34 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
+
+
+class EventQueueEntry(models.Model):
+    """A recruiting event not applied yet: pending (waiting its turn or a retry), or failed
+    until someone reprocesses it. Applied events leave this small table; the log itself is
+    only updated in place for display (status, attempts, last error)."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        FAILED = "failed", "Failed"
+
+    event_id = models.UUIDField(primary_key=True)
+    occurred_at = models.DateTimeField()
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    type = models.CharField(max_length=64)
+    actor = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 - as in the log
+    data = models.JSONField(default=dict)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    due_at = models.DateTimeField(null=True, blank=True, help_text="empty: as soon as possible")
+
+    class Meta:
+        verbose_name = "queued event"
+        indexes = [
+            models.Index(fields=["occurred_at"], condition=models.Q(state="pending"), name="queue_pending_order"),
+            models.Index(fields=["facility", "state"], name="queue_facility_state"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.event_id} ({self.state})"

@@ -44,6 +44,15 @@ new_keys AS (
     SELECT id, content_hash, category, occurred_at FROM input
     ON CONFLICT (id) DO NOTHING
     RETURNING id
+),
+queued AS (
+    -- Recruiting events also enter the small queue the processor reads.
+    INSERT INTO events_eventqueueentry (event_id, occurred_at, facility_id, type, actor, data, state, attempts,
+                                        last_error)
+    SELECT i.id, i.occurred_at, i.facility_id, i.type, i.actor, i.data::jsonb, 'pending', 0, ''
+    FROM input i JOIN new_keys USING (id)
+    WHERE i.status = 'pending'
+    ON CONFLICT (event_id) DO NOTHING
 )
 INSERT INTO events_event (
     id, category, type, occurred_at, local_date, received_at, facility_id, actor, data,

@@ -28,7 +28,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
-from events.models import Event, EventStatus
 from events.models.records import STAGES
 
 logger = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ class Pending:
     id: object
     type: str
     occurred_at: datetime
-    local_date: object
     facility_id: int
     actor: str | None
     data: dict
@@ -111,19 +109,17 @@ def _take_batch(batch_size: int) -> list[Pending]:
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT id, type, occurred_at, local_date, facility_id, actor, data, attempts
-            FROM events_event
-            WHERE status = 'pending' AND (next_attempt_at IS NULL OR next_attempt_at <= now())
-            ORDER BY occurred_at, id
+            SELECT event_id, type, occurred_at, facility_id, actor, data, attempts
+            FROM events_eventqueueentry
+            WHERE state = 'pending' AND (due_at IS NULL OR due_at <= now())
+            ORDER BY occurred_at, event_id
             LIMIT %s
             """,
             [batch_size],
         )
-        # Django reads jsonb as text with psycopg 3; decode here.
-        return [
-            Pending(*row[:6], json.loads(row[6]) if isinstance(row[6], str) else row[6], row[7])
-            for row in cursor.fetchall()
-        ]
+        rows = cursor.fetchall()
+    # Django reads jsonb as text with psycopg 3; decode here.
+    return [Pending(*row[:5], json.loads(row[5]) if isinstance(row[5], str) else row[5], row[6]) for row in rows]
 
 
 def _mark(batch: list[Pending], outcome: BatchOutcome) -> None:
@@ -140,8 +136,10 @@ def _mark(batch: list[Pending], outcome: BatchOutcome) -> None:
         else:
             retry.append((event, reason))
     with connection.cursor() as cursor:
-        # One statement per month: a constant range on occurred_at lets PostgreSQL touch a
-        # single partition instead of probing every partition for every row.
+        if applied:
+            cursor.execute("DELETE FROM events_eventqueueentry WHERE event_id = ANY(%s)", [[e.id for e in applied]])
+        # The log is updated for display. One statement per month: a constant range on
+        # occurred_at lets PostgreSQL touch one partition instead of probing all of them.
         for month, events in _by_month(applied).items():
             cursor.execute(
                 """
@@ -154,27 +152,37 @@ def _mark(batch: list[Pending], outcome: BatchOutcome) -> None:
                 """,
                 [[e.id for e in events], [e.occurred_at for e in events], *month],
             )
-        for rows, status in ((retry, "pending"), (failed, "failed")):
+        for rows, state in ((retry, "pending"), (failed, "failed")):
             if not rows:
                 continue
+            params = [
+                state,
+                [e.id for e, _ in rows],
+                [e.occurred_at for e, _ in rows],
+                [reason[:2000] for _, reason in rows],
+                [_retry_delay(e.attempts) if state == "pending" else None for e, _ in rows],
+            ]
+            cursor.execute(
+                """
+                UPDATE events_eventqueueentry q
+                SET state = %s, attempts = q.attempts + 1, last_error = u.reason,
+                    due_at = now() + make_interval(secs => u.delay)
+                FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::float8[])
+                    AS u(id, occurred_at, reason, delay)
+                WHERE q.event_id = u.id
+                """,
+                params,
+            )
             cursor.execute(
                 """
                 UPDATE events_event e
                 SET status = %s, attempts = e.attempts + 1, last_error = u.reason,
-                    next_attempt_at = CASE WHEN %s = 'pending'
-                        THEN now() + make_interval(secs => u.delay) END
+                    next_attempt_at = now() + make_interval(secs => u.delay)
                 FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::float8[])
                     AS u(id, occurred_at, reason, delay)
                 WHERE e.category = 'recruiting' AND e.id = u.id AND e.occurred_at = u.occurred_at
                 """,
-                [
-                    status,
-                    status,
-                    [e.id for e, _ in rows],
-                    [e.occurred_at for e, _ in rows],
-                    [reason[:2000] for _, reason in rows],
-                    [_retry_delay(e.attempts) for e, _ in rows],
-                ],
+                params,
             )
 
 
@@ -635,14 +643,30 @@ def processing_request(countdown: int = 0) -> None:
 
 
 def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True) -> int:
-    """Put events back in the queue (attempts reset). Returns how many."""
-    queryset = Event.objects.filter(category="recruiting")
+    """Queue events again with their attempts reset (failed ones, or any with failed_only=False).
+    Returns how many."""
+    where = "category = 'recruiting'" + (" AND status = 'failed'" if failed_only else "")
+    params: list = []
     if event_ids is not None:
-        queryset = queryset.filter(id__in=event_ids)
-    if failed_only:
-        queryset = queryset.filter(status=EventStatus.FAILED)
-    with transaction.atomic():
-        count = queryset.update(status=EventStatus.PENDING, attempts=0, next_attempt_at=None, last_error="")
+        where += " AND id = ANY(%s)"
+        params.append(list(event_ids))
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO events_eventqueueentry (event_id, occurred_at, facility_id, type, actor, data, state,
+                                                attempts, last_error, due_at)
+            SELECT id, occurred_at, facility_id, type, actor, data, 'pending', 0, '', NULL
+            FROM events_event WHERE {where}
+            ON CONFLICT (event_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = '', due_at = NULL
+            """,  # noqa: S608 - the condition is built from constants; values are parameters
+            params,
+        )
+        count = cursor.rowcount
+        cursor.execute(
+            "UPDATE events_event SET status = 'pending', attempts = 0, last_error = '', next_attempt_at = NULL "  # noqa: S608
+            f"WHERE {where}",
+            params,
+        )
         if count:
             transaction.on_commit(processing_request)
     return count

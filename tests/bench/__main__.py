@@ -56,7 +56,8 @@ def truncate_event_data() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE events_event, events_eventkey, events_applicationstatuschange, events_invoice, "
+            "TRUNCATE events_event, events_eventkey, events_eventqueueentry, events_applicationstatuschange, "
+            "events_invoice, "
             "events_placement, events_outreachmessage, events_compliancecheck, events_application, "
             "events_candidate, events_job CASCADE"
         )
