@@ -4,6 +4,7 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import APIKeyViewSet, FacilityViewSet, MeView, TokenObtainView, TokenRefreshView, UserViewSet
+from analytics.api.views import PipelineView, RefreshRunViewSet, RefreshView
 from events.api.views import (
     ApplicationViewSet,
     CandidateViewSet,
@@ -26,11 +27,14 @@ router.register("applications", ApplicationViewSet, basename="application")
 router.register("placements", PlacementViewSet, basename="placement")
 router.register("outreach", OutreachViewSet, basename="outreach")
 router.register("compliance-checks", ComplianceCheckViewSet, basename="compliance-check")
+router.register("analytics/refresh-runs", RefreshRunViewSet, basename="refresh-run")
 
 app_name = "api"
 urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/me/", MeView.as_view(), name="me"),
+    path("analytics/pipeline/", PipelineView.as_view(), name="kpi-pipeline"),
+    path("analytics/refresh/", RefreshView.as_view(), name="analytics-refresh"),
     path("", include(router.urls)),
 ]

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from accounts.demo import seed_facilities, seed_users
+from analytics.services.refresh import refresh_request, refresh_runs_execute
 from events.seeding import demo_history_load
 
 
@@ -38,5 +39,8 @@ class Command(BaseCommand):
         loaded = demo_history_load(seed=seed, scale=scale, progress=self.stdout.write)
         if loaded is None:
             self.stdout.write(self.style.SUCCESS("demo history: already loaded"))
-        else:
-            self.stdout.write(self.style.SUCCESS(f"demo history: {loaded}"))
+            return
+        self.stdout.write(self.style.SUCCESS(f"demo history: {loaded}"))
+        runs = refresh_request(views=None, by=None, trigger="seed_demo", enqueue=False)
+        done = refresh_runs_execute(run_ids=[run.pk for run in runs])
+        self.stdout.write(self.style.SUCCESS("views refreshed: " + ", ".join(f"{r.view} {r.status}" for r in done)))

@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from analytics.models import RefreshRun
+
+
+@admin.register(RefreshRun)
+class RefreshRunAdmin(admin.ModelAdmin):
+    """The refresh log. Failures keep the previous data in the views; the error is shown here."""
+
+    list_display = ["created_at", "view", "status_badge", "trigger", "duration_ms", "rows", "concurrent", "short_error"]
+    list_filter = ["status", "view", "trigger"]
+    date_hierarchy = "created_at"
+    readonly_fields = ["view", "status", "requested_by", "trigger", "created_at", "started_at", "finished_at",
+                       "duration_ms", "rows", "concurrent", "error"]  # fmt: skip
+    fields = readonly_fields
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: RefreshRun) -> str:
+        colour = {"succeeded": "#2e7d32", "failed": "#c62828", "skipped": "#6d6d6d"}.get(run.status, "#b26a00")
+        return format_html('<b style="color:{}">{}</b>', colour, run.status)
+
+    @admin.display(description="error")
+    def short_error(self, run: RefreshRun) -> str:
+        return run.error[:100]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,53 @@
+"""Assembling a KPI answer: the envelope of kpis.md, privacy applied, cached."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+
+from accounts.models import Facility
+from analytics.cache import kpi_cached
+from analytics.params import KpiParams
+from analytics.privacy import Breakdown, privacy_render
+from analytics.services.refresh import views_data_as_of
+
+
+def kpi_answer(
+    *, kpi: str, params: KpiParams, views: list[str], compute: Callable[[], dict], empty: Callable[[], dict]
+) -> dict:
+    """``compute`` returns {facility_id or None: metrics}; the overall answer is under None."""
+
+    def build() -> dict:
+        by_facility = compute()
+        body = {"metrics": by_facility.get(None) or empty()}
+        if params.group_by_facility:
+            codes = dict(Facility.objects.filter(id__in=params.facility_ids).values_list("id", "code"))
+            body["rows"] = Breakdown(
+                {
+                    codes[facility_id]: {
+                        "facility": codes[facility_id],
+                        "metrics": by_facility.get(facility_id) or empty(),
+                    }
+                    for facility_id in sorted(params.facility_ids, key=lambda i: codes[i])
+                },
+                as_list=True,
+            )
+        rendered, suppressed = privacy_render(body, suppress=params.suppress, threshold=settings.PRIVACY_MIN_CELL_SIZE)
+        as_of = None if params.fresh else views_data_as_of(views)
+        return {
+            "kpi": kpi,
+            "period": {
+                "start_date": params.start.isoformat(),
+                "end_date": params.end.isoformat(),
+                "time_zone": settings.REPORTING_TIME_ZONE,
+            },
+            "facilities": list(params.facility_codes),
+            "data_as_of": "now" if params.fresh else (as_of.isoformat().replace("+00:00", "Z") if as_of else None),
+            **rendered,
+            "suppressed": suppressed,
+        }
+
+    if params.fresh:
+        return build()
+    return kpi_cached(kpi=kpi, parts=params.cache_parts(kpi), compute=build)

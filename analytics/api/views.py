@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
+from accounts.roles import Capability
+from analytics.answers import kpi_answer
+from analytics.models import RefreshRun
+from analytics.params import kpi_params_parse
+from analytics.registry import BY_KEY, GROUPS
+from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
+from analytics.services.refresh import refresh_request
+
+COMMON_PARAMETERS = [
+    OpenApiParameter("start_date", str, description="first day (YYYY-MM-DD); default: 29 days before end_date"),
+    OpenApiParameter("end_date", str, description="last day (YYYY-MM-DD); default: today"),
+    OpenApiParameter("facility", str, many=True, description="facility codes, repeated or comma-separated"),
+    OpenApiParameter("group_by", str, enum=["facility"], description="adds `rows`: the metrics per facility"),
+    OpenApiParameter("fresh", bool, description="compute from the base tables now (Admins, Recruiters; ≤ 31 days)"),
+]
+
+
+class KpiEnvelopeSerializer(serializers.Serializer):
+    kpi = serializers.CharField()
+    period = serializers.DictField()
+    facilities = serializers.ListField(child=serializers.CharField())
+    data_as_of = serializers.CharField(allow_null=True)
+    metrics = serializers.DictField()
+    rows = serializers.ListField(child=serializers.DictField(), required=False)
+    suppressed = serializers.ListField(child=serializers.CharField())
+
+
+class PipelineView(ScopedAPIView):
+    """Pipeline KPIs: the cohort of applications applied in the period, its funnel and
+    statuses, hires and offers in the period, jobs opened and filled (kpis.md)."""
+
+    capabilities = {"get": Capability.READ}
+
+    @extend_schema(parameters=COMMON_PARAMETERS, responses=KpiEnvelopeSerializer)
+    def get(self, request: Request) -> Response:
+        params = kpi_params_parse(request)
+        return Response(
+            kpi_answer(
+                kpi="pipeline",
+                params=params,
+                views=PIPELINE_VIEWS,
+                compute=lambda: kpi_pipeline(
+                    facility_ids=list(params.facility_ids), start=params.start, end=params.end, fresh=params.fresh
+                ),
+                empty=empty_pipeline,
+            )
+        )
+
+
+# --- refresh ---------------------------------------------------------------------------
+
+
+class RefreshRequestSerializer(serializers.Serializer):
+    views = serializers.ListField(
+        child=serializers.CharField(), required=False, default=list,
+        help_text=f"view keys or groups ({', '.join([*BY_KEY, *GROUPS])}); empty: all",
+    )  # fmt: skip
+
+    def validate_views(self, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(BY_KEY) - set(GROUPS))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown view(s): {', '.join(unknown)}. Known: {', '.join([*BY_KEY, *GROUPS])}."
+            )
+        return value
+
+
+class RefreshRunSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RefreshRun
+        fields = ["id", "view", "status", "started_at", "finished_at", "duration_ms", "rows", "error"]
+
+
+class RefreshView(ScopedAPIView):
+    """Refresh materialized views now (Admins). A view already being refreshed is not
+    started twice: its current run is returned."""
+
+    capabilities = {"post": Capability.ADMIN}
+
+    @extend_schema(request=RefreshRequestSerializer, responses={202: RefreshRunSerializer(many=True)})
+    def post(self, request: Request) -> Response:
+        serializer = RefreshRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        runs = refresh_request(views=serializer.validated_data["views"], by=request.user, trigger="api")
+        body = {"runs": [{"id": run.id, "view": run.view, "status": run.status} for run in runs]}
+        return Response(body, status=status.HTTP_202_ACCEPTED)
+
+
+class RefreshRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
+    """Recent refresh runs, newest first (Admins)."""
+
+    queryset = RefreshRun.objects.all()
+    serializer_class = RefreshRunSerializer
+    scope = AdminScope()
+    capabilities = {"list": Capability.ADMIN, "retrieve": Capability.ADMIN, "metadata": Capability.ADMIN}
+    filterset_fields = ["view", "status"]

@@ -1,0 +1,132 @@
+"""The common KPI parameters of kpis.md, validated into one value object."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from rest_framework import exceptions
+from rest_framework.request import Request
+
+from accounts.models import Facility
+from accounts.principals import principal_role
+from accounts.selectors import FacilityPermission, facility_ids_for
+
+MAX_SPAN_DAYS = 731
+MAX_FRESH_DAYS = 31
+GRANULARITIES = ("day", "week", "month")
+COMMON = {"start_date", "end_date", "facility", "group_by", "fresh", "format"}
+
+
+@dataclass(frozen=True)
+class KpiParams:
+    start: date
+    end: date
+    facility_ids: tuple[int, ...]
+    facility_codes: tuple[str, ...]
+    group_by_facility: bool = False
+    granularity: str = "day"
+    fresh: bool = False
+    suppress: bool = False
+    extra: dict = field(default_factory=dict)
+
+    def cache_parts(self, kpi: str) -> dict:
+        return {
+            "kpi": kpi,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "facilities": list(self.facility_ids),
+            "group_by": self.group_by_facility,
+            "granularity": self.granularity,
+            "suppress": self.suppress,
+            "threshold": settings.PRIVACY_MIN_CELL_SIZE,
+            "extra": self.extra,
+        }
+
+
+def reporting_today() -> date:
+    return datetime.now(ZoneInfo(settings.REPORTING_TIME_ZONE)).date()
+
+
+def _date(request: Request, name: str, default: date, errors: dict) -> date:
+    raw = request.query_params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = ["Use a date as YYYY-MM-DD."]
+        return default
+
+
+def kpi_params_parse(request: Request, *, extra: dict | None = None, series: bool = False) -> KpiParams:
+    """Validate the query string. ``extra`` maps further parameter names to validators
+    (value -> clean value, raising ValueError with the message)."""
+    extra = extra or {}
+    errors: dict[str, list[str]] = {}
+    allowed = COMMON | set(extra) | ({"granularity"} if series else set())
+    for name in sorted(set(request.query_params) - allowed):
+        errors[name] = [f"Unknown parameter. Allowed: {', '.join(sorted(allowed))}."]
+
+    end = _date(request, "end_date", reporting_today(), errors)
+    start = _date(request, "start_date", end - timedelta(days=29), errors)
+    if "start_date" not in errors and "end_date" not in errors:
+        if end < start:
+            errors["end_date"] = ["Must not be before start_date."]
+        elif (end - start).days + 1 > MAX_SPAN_DAYS:
+            errors["end_date"] = [f"The period may span at most {MAX_SPAN_DAYS} days."]
+
+    group_by = request.query_params.get("group_by", "")
+    if group_by not in ("", "facility"):
+        errors["group_by"] = ["The only grouping is 'facility'."]
+    granularity = request.query_params.get("granularity", "day")
+    if granularity not in GRANULARITIES:
+        errors["granularity"] = [f"Must be one of: {', '.join(GRANULARITIES)}."]
+    fresh_raw = request.query_params.get("fresh", "false").lower()
+    if fresh_raw not in ("true", "false", "1", "0"):
+        errors["fresh"] = ["Use true or false."]
+    fresh = fresh_raw in ("true", "1")
+    if fresh and not errors and (end - start).days + 1 > MAX_FRESH_DAYS:
+        errors["fresh"] = [f"Fresh numbers are computed for periods of at most {MAX_FRESH_DAYS} days."]
+
+    clean_extra = {}
+    for name, check in extra.items():
+        if name in request.query_params:
+            try:
+                clean_extra[name] = check(request.query_params.get(name))
+            except ValueError as exc:
+                errors[name] = [str(exc)]
+    if errors:
+        raise exceptions.ValidationError(errors)
+
+    user = request.user
+    if fresh and principal_role(user) not in ("admin", "recruiter"):
+        raise exceptions.PermissionDenied("Fresh numbers are for Admins and Recruiters.")
+    visible = set(facility_ids_for(user, FacilityPermission.VIEW_DATA))
+    requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]
+    requested = [code for code in requested if code]
+    if requested:
+        found = dict(Facility.objects.filter(code__in=requested, id__in=visible).values_list("code", "id"))
+        missing = sorted(set(requested) - set(found))
+        if missing:
+            # Unknown and not-yours answer alike, so existence does not leak.
+            raise exceptions.NotFound(f"Facility not found: {', '.join(missing)}.")
+        ids = sorted(found.values())
+    else:
+        ids = sorted(visible)
+    codes = tuple(Facility.objects.filter(id__in=ids).order_by("code").values_list("code", flat=True))
+    personal = set(facility_ids_for(user, FacilityPermission.VIEW_PERSONAL_DATA))
+    suppress = settings.PRIVACY_MODE and any(facility_id not in personal for facility_id in ids)
+    return KpiParams(
+        start=start,
+        end=end,
+        facility_ids=tuple(ids),
+        facility_codes=codes,
+        group_by_facility=group_by == "facility",
+        granularity=granularity,
+        fresh=fresh,
+        suppress=suppress,
+        extra=clean_extra,
+    )

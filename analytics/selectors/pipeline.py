@@ -1,0 +1,150 @@
+"""Pipeline KPIs (kpis.md, "Pipeline"), read from the materialized views.
+
+Every query groups by GROUPING SETS ((facility_id), ()), so one statement gives the overall
+figure and, for ``group_by=facility``, each facility's, and medians are computed over the
+exact durations (never averaged across facilities).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from django.db import connection
+
+from analytics.privacy import Breakdown, Count, Mean, Rate, round2
+from analytics.registry import BY_KEY
+from events.models.records import STAGES, ApplicationStatus
+
+PIPELINE_VIEWS = ["pipeline_cohort", "hires", "offers", "jobs"]
+SECONDS_PER_DAY = 86400
+OVERALL = None  # the GROUPING SETS () row
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _days(seconds) -> float | None:
+    return None if seconds is None else round2(float(seconds) / SECONDS_PER_DAY)
+
+
+def _grouped(sql: str, params: list) -> dict:
+    """Rows of a GROUPING SETS query keyed by facility id (None for the overall row)."""
+    return {row[0] if not row[1] else OVERALL: row[2:] for row in _rows(sql, params)}
+
+
+def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+    """{facility_id or None: metrics} for the overall answer and each facility with data."""
+    ids = list(facility_ids)
+    source = {key: BY_KEY[key].source(fresh=fresh) for key in PIPELINE_VIEWS}
+    scope = [ids, start, end]
+
+    cohort: dict = defaultdict(lambda: defaultdict(int))
+    for facility_id, status, stage, count in _rows(
+        f"""
+        SELECT facility_id, status, furthest_stage, sum(applications)
+        FROM {source["pipeline_cohort"]}
+        WHERE facility_id = ANY(%s) AND applied_date BETWEEN %s AND %s
+        GROUP BY facility_id, status, furthest_stage
+        """,  # noqa: S608 - view names come from the registry
+        scope,
+    ):
+        for key in (OVERALL, facility_id):
+            cohort[key][(status, stage)] += int(count)
+
+    hires = _grouped(
+        f"""
+        SELECT facility_id, GROUPING(facility_id), count(*), avg(seconds_to_hire),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_hire)
+        FROM {source["hires"]}
+        WHERE facility_id = ANY(%s) AND hired_date BETWEEN %s AND %s
+        GROUP BY GROUPING SETS ((facility_id), ())
+        """,  # noqa: S608
+        scope,
+    )
+    offers = _grouped(
+        f"""
+        SELECT facility_id, GROUPING(facility_id), sum(offers) FILTER (WHERE accepted), sum(offers)
+        FROM {source["offers"]}
+        WHERE facility_id = ANY(%s) AND offered_date BETWEEN %s AND %s
+        GROUP BY GROUPING SETS ((facility_id), ())
+        """,  # noqa: S608
+        scope,
+    )
+    opened = _grouped(
+        f"""
+        SELECT facility_id, GROUPING(facility_id), count(*), sum(positions), sum(least(positions, hires))
+        FROM {source["jobs"]}
+        WHERE facility_id = ANY(%s) AND opened_date BETWEEN %s AND %s
+        GROUP BY GROUPING SETS ((facility_id), ())
+        """,  # noqa: S608
+        scope,
+    )
+    filled = _grouped(
+        f"""
+        SELECT facility_id, GROUPING(facility_id), count(*), avg(seconds_to_fill),
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_fill)
+        FROM {source["jobs"]}
+        WHERE facility_id = ANY(%s) AND filled_date BETWEEN %s AND %s
+        GROUP BY GROUPING SETS ((facility_id), ())
+        """,  # noqa: S608
+        scope,
+    )
+    keys = {OVERALL, *cohort, *hires, *offers, *opened, *filled}
+    return {
+        key: _metrics(cohort.get(key, {}), hires.get(key), offers.get(key), opened.get(key), filled.get(key))
+        for key in keys
+    }
+
+
+def _metrics(cohort: dict, hires, offers, opened, filled) -> dict:
+    applications = sum(cohort.values())
+    by_status = dict.fromkeys(ApplicationStatus.values, 0)
+    reached = dict.fromkeys(STAGES, 0)
+    for (status, stage), count in cohort.items():
+        by_status[status] += count
+        for name, order in STAGES.items():
+            if stage >= order:
+                reached[name] += count
+    funnel, previous = [], None
+    for name in STAGES:
+        funnel.append(
+            {
+                "stage": name,
+                "count": Count(reached[name]),
+                "conversion": None if previous is None else Rate(reached[name], previous),
+            }
+        )
+        previous = reached[name]
+
+    hire_count, hire_mean, hire_median = hires or (0, None, None)
+    accepted, offered = offers or (0, 0)
+    jobs_opened, positions, filled_positions = opened or (0, 0, 0)
+    jobs_filled, fill_mean, fill_median = filled or (0, None, None)
+    return {
+        "applications": Count(applications),
+        "by_status": Breakdown({status: Count(count) for status, count in by_status.items()}),
+        "funnel": funnel,
+        "hire_rate": Rate(reached["hired"], applications),
+        "hires": Count(int(hire_count)),
+        "time_to_hire_days": {
+            "mean": Mean(_days(hire_mean), int(hire_count)),
+            "median": Mean(_days(hire_median), int(hire_count)),
+        },
+        "offer_acceptance_rate": Rate(int(accepted or 0), int(offered or 0)),
+        "jobs_opened": Count(int(jobs_opened)),
+        "positions_opened": Count(int(positions or 0)),
+        "jobs_filled": Count(int(jobs_filled)),
+        "fill_rate": Rate(int(filled_positions or 0), int(positions or 0)),
+        "time_to_fill_days": {
+            "mean": Mean(_days(fill_mean), int(jobs_filled)),
+            "median": Mean(_days(fill_median), int(jobs_filled)),
+        },
+    }
+
+
+def empty_pipeline() -> dict:
+    return _metrics({}, None, None, None, None)
