@@ -14,13 +14,18 @@ from analytics.services.refresh import views_data_as_of
 
 
 def kpi_answer(
-    *, kpi: str, params: KpiParams, views: list[str], compute: Callable[[], dict], empty: Callable[[], dict]
+    *,
+    kpi: str,
+    params: KpiParams,
+    views: list[str],
+    compute: Callable[[], dict],
+    empty: Callable[[], dict] | None = None,
 ) -> dict:
     """``compute`` returns {facility_id or None: metrics}; the overall answer is under None."""
 
     def build() -> dict:
         by_facility = compute()
-        body = {"metrics": by_facility.get(None) or empty()}
+        body = {"metrics": by_facility.get(None) or (empty() if empty else {})}
         if params.group_by_facility:
             codes = dict(Facility.objects.filter(id__in=params.facility_ids).values_list("id", "code"))
             body["rows"] = Breakdown(

@@ -4,7 +4,8 @@ from django.urls import include, path
 from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import APIKeyViewSet, FacilityViewSet, MeView, TokenObtainView, TokenRefreshView, UserViewSet
-from analytics.api.views import PipelineView, RefreshRunViewSet, RefreshView
+from analytics.api import kpis
+from analytics.api.views import RefreshRunViewSet, RefreshView
 from events.api.views import (
     ApplicationViewSet,
     CandidateViewSet,
@@ -34,7 +35,22 @@ urlpatterns = [
     path("auth/token/", TokenObtainView.as_view(), name="token"),
     path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
     path("auth/me/", MeView.as_view(), name="me"),
-    path("analytics/pipeline/", PipelineView.as_view(), name="kpi-pipeline"),
+    *[
+        path(f"analytics/{view.kpi}/", view.as_view(), name=f"kpi-{view.kpi}")
+        for view in (
+            kpis.KpisView,
+            kpis.DashboardView,
+            kpis.PipelineView,
+            kpis.PerformanceView,
+            kpis.ComplianceView,
+            kpis.RevenueView,
+            kpis.OutreachView,
+            kpis.SkillsView,
+            kpis.EngagementView,
+            kpis.TrendsView,
+            kpis.MetricsView,
+        )
+    ],
     path("analytics/refresh/", RefreshView.as_view(), name="analytics-refresh"),
     path("", include(router.urls)),
 ]

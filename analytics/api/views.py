@@ -7,11 +7,8 @@ from rest_framework.response import Response
 
 from accounts.api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
 from accounts.roles import Capability
-from analytics.answers import kpi_answer
 from analytics.models import RefreshRun
-from analytics.params import kpi_params_parse
 from analytics.registry import BY_KEY, GROUPS
-from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
 from analytics.services.refresh import refresh_request
 
 COMMON_PARAMETERS = [
@@ -31,28 +28,6 @@ class KpiEnvelopeSerializer(serializers.Serializer):
     metrics = serializers.DictField()
     rows = serializers.ListField(child=serializers.DictField(), required=False)
     suppressed = serializers.ListField(child=serializers.CharField())
-
-
-class PipelineView(ScopedAPIView):
-    """Pipeline KPIs: the cohort of applications applied in the period, its funnel and
-    statuses, hires and offers in the period, jobs opened and filled (kpis.md)."""
-
-    capabilities = {"get": Capability.READ}
-
-    @extend_schema(parameters=COMMON_PARAMETERS, responses=KpiEnvelopeSerializer)
-    def get(self, request: Request) -> Response:
-        params = kpi_params_parse(request)
-        return Response(
-            kpi_answer(
-                kpi="pipeline",
-                params=params,
-                views=PIPELINE_VIEWS,
-                compute=lambda: kpi_pipeline(
-                    facility_ids=list(params.facility_ids), start=params.start, end=params.end, fresh=params.fresh
-                ),
-                empty=empty_pipeline,
-            )
-        )
 
 
 # --- refresh ---------------------------------------------------------------------------

@@ -1,0 +1,208 @@
+"""The KPI endpoints of kpis.md. Each validates, resolves scope, calls one selector and
+returns the envelope; the numbers come from analytics.selectors, privacy from
+analytics.privacy, through analytics.answers."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from accounts.api.base import ScopedAPIView
+from accounts.roles import Capability
+from analytics.answers import kpi_answer
+from analytics.api.views import COMMON_PARAMETERS, KpiEnvelopeSerializer
+from analytics.params import KpiParams, kpi_params_parse
+from analytics.selectors import areas, series
+from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
+
+
+def _metric_types(value: str) -> list[str]:
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = sorted(set(names) - set(series.METRIC_TYPES))
+    if unknown or not names:
+        raise ValueError(f"Unknown metric type(s): {', '.join(unknown) or '(none)'}. Allowed: "
+                         f"{', '.join(series.METRIC_TYPES)}.")  # fmt: skip
+    return names
+
+
+def _trend_metric(value: str) -> str:
+    if value not in series.TREND_METRICS:
+        raise ValueError(f"Must be one of: {', '.join(series.TREND_METRICS)}.")
+    return value
+
+
+class KpiView(ScopedAPIView):
+    """Base of every KPI endpoint: GET only, for any signed-in role, within its facilities."""
+
+    capabilities = {"get": Capability.READ}
+    kpi: str = ""
+    views: list[str] = []
+    extra_params: dict = {}
+    series_params = False
+    example: dict | None = None
+
+    def compute(self, params: KpiParams) -> dict:
+        raise NotImplementedError
+
+    def view_keys(self, params: KpiParams) -> list[str]:
+        return self.views
+
+    def get(self, request: Request) -> Response:
+        params = kpi_params_parse(request, extra=self.extra_params, series=self.series_params)
+        empty = empty_pipeline if self.kpi == "pipeline" else None
+        return Response(
+            kpi_answer(
+                kpi=self.kpi, params=params, views=self.view_keys(params), compute=lambda: self.compute(params),
+                empty=empty,
+            )
+        )  # fmt: skip
+
+    @classmethod
+    def schema_for(cls, *extra: OpenApiParameter):
+        examples = [OpenApiExample(cls.kpi, value=cls.example, response_only=True)] if cls.example else []
+        return extend_schema(parameters=[*COMMON_PARAMETERS, *extra], responses=KpiEnvelopeSerializer,
+                             examples=examples)  # fmt: skip
+
+
+def _args(params: KpiParams) -> dict:
+    return {"facility_ids": list(params.facility_ids), "start": params.start, "end": params.end, "fresh": params.fresh}
+
+
+class PipelineView(KpiView):
+    """Pipeline: the cohort applied in the period, its statuses and funnel, hires and offers in
+    the period, jobs opened and filled, fill rate and time to fill."""
+
+    kpi, views = "pipeline", PIPELINE_VIEWS
+    example = {"kpi": "pipeline", "metrics": {"applications": 812, "hires": 41, "hire_rate": 0.0505}}
+
+    def compute(self, params):
+        return kpi_pipeline(**_args(params))
+
+
+class PerformanceView(KpiView):
+    """Hiring performance by source (the cohort) and by recruiter (status changes recorded)."""
+
+    kpi, views = "performance", areas.PERFORMANCE_VIEWS
+
+    def compute(self, params):
+        return areas.kpi_performance(**_args(params))
+
+
+class ComplianceView(KpiView):
+    """Credential checks in the period: compliance rate, violations by severity, mean score,
+    statuses, and credentials expiring within 30 days after the period."""
+
+    kpi, views = "compliance", areas.COMPLIANCE_VIEWS
+
+    def compute(self, params):
+        return areas.kpi_compliance(**_args(params))
+
+
+class RevenueView(KpiView):
+    """Invoiced revenue in the period, by month with growth, and placements active in it."""
+
+    kpi, views = "revenue", areas.REVENUE_VIEWS
+
+    def compute(self, params):
+        return areas.kpi_revenue(**_args(params))
+
+
+class OutreachView(KpiView):
+    """Messages sent in the period: replies, response rate, median response time, channels,
+    and how many messaged candidates applied within 30 days."""
+
+    kpi, views = "outreach", areas.OUTREACH_VIEWS
+
+    def compute(self, params):
+        return areas.kpi_outreach(**_args(params))
+
+
+class SkillsView(KpiView):
+    """Skills most asked for by jobs opened in the period against candidates who have them,
+    and bill rates by specialty."""
+
+    kpi, views = "skills", areas.SKILLS_VIEWS
+
+    def compute(self, params):
+        return areas.kpi_skills(**_args(params))
+
+
+class EngagementView(KpiView):
+    """Active users (by actor): DAU, WAU, MAU, stickiness, events by type, weekly retention."""
+
+    kpi, views = "engagement", areas.ENGAGEMENT_VIEWS
+
+    def compute(self, params):
+        return areas.kpi_engagement(**_args(params))
+
+
+class KpisView(KpiView):
+    """Headline metrics of every area, same definitions as the area endpoints."""
+
+    kpi, views = "kpis", series.HEADLINE_VIEWS
+
+    def compute(self, params):
+        return series.kpi_headline(**_args(params))
+
+
+class DashboardView(KpiView):
+    """Headline metrics plus a daily series of applications, hires, revenue and replies."""
+
+    kpi, views = "dashboard", series.HEADLINE_VIEWS
+
+    def compute(self, params):
+        return series.kpi_dashboard(**_args(params))
+
+
+class TrendsView(KpiView):
+    """One metric over the period, every bucket present (zero when empty)."""
+
+    kpi = "trends"
+    extra_params = {"metric": _trend_metric}
+    series_params = True
+
+    def view_keys(self, params):
+        return series.trend_views(params.extra.get("metric", "applications"))
+
+    def compute(self, params):
+        return series.kpi_trends(
+            metric=params.extra.get("metric", "applications"), granularity=params.granularity, **_args(params)
+        )
+
+
+class MetricsView(KpiView):
+    """Compatibility: time_to_hire, fill_rate and candidate_pipeline (new = applied)."""
+
+    kpi, views = "metrics", PIPELINE_VIEWS
+    extra_params = {"metric_types": _metric_types}
+
+    def compute(self, params):
+        types = params.extra.get("metric_types", list(series.METRIC_TYPES))
+        return series.kpi_metrics(types=types, **_args(params))
+
+
+TRENDS_PARAMETERS = [
+    OpenApiParameter("metric", str, enum=list(series.TREND_METRICS), description="default: applications"),
+    OpenApiParameter("granularity", str, enum=["day", "week", "month"], description="default: day"),
+]
+METRICS_PARAMETERS = [
+    OpenApiParameter("metric_types", str, description=f"comma-separated: {', '.join(series.METRIC_TYPES)}")
+]
+
+
+def _documented(view: type[KpiView], *extra: OpenApiParameter) -> None:
+    """Give each endpoint its own documented GET (a schema is attached to a function object)."""
+
+    def get(self, request: Request) -> Response:
+        return KpiView.get(self, request)
+
+    get.__doc__ = view.__doc__
+    view.get = view.schema_for(*extra)(get)
+
+
+for _view in (PipelineView, PerformanceView, ComplianceView, RevenueView, OutreachView, SkillsView, EngagementView,
+              KpisView, DashboardView):  # fmt: skip
+    _documented(_view)
+_documented(TrendsView, *TRENDS_PARAMETERS)
+_documented(MetricsView, *METRICS_PARAMETERS)
