@@ -5,7 +5,7 @@ from rest_framework.routers import DefaultRouter
 
 from accounts.api.views import APIKeyViewSet, FacilityViewSet, MeView, TokenObtainView, TokenRefreshView, UserViewSet
 from analytics.api import kpis
-from analytics.api.views import RefreshRunViewSet, RefreshView
+from analytics.api.views import CacheStatsView, RefreshRunViewSet, RefreshView
 from events.api.views import (
     ApplicationViewSet,
     CandidateViewSet,
@@ -52,5 +52,6 @@ urlpatterns = [
         )
     ],
     path("analytics/refresh/", RefreshView.as_view(), name="analytics-refresh"),
+    path("analytics/cache-stats/", CacheStatsView.as_view(), name="analytics-cache-stats"),
     path("", include(router.urls)),
 ]

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
 from accounts.roles import Capability
+from analytics.cache import kpi_cache_stats
 from analytics.models import RefreshRun
 from analytics.registry import BY_KEY, GROUPS
 from analytics.services.refresh import refresh_request
@@ -77,3 +78,18 @@ class RefreshRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Scoped
     scope = AdminScope()
     capabilities = {"list": Capability.ADMIN, "retrieve": Capability.ADMIN, "metadata": Capability.ADMIN}
     filterset_fields = ["view", "status"]
+
+
+class CacheStatsView(ScopedAPIView):
+    """KPI cache hits, misses and errors (Redis unreachable) since Redis last started (Admins)."""
+
+    capabilities = {"get": Capability.ADMIN}
+
+    @extend_schema(
+        responses=inline_serializer(
+            "KpiCacheStats",
+            {"hit": serializers.IntegerField(), "miss": serializers.IntegerField(), "error": serializers.IntegerField()},
+        )
+    )
+    def get(self, request: Request) -> Response:
+        return Response(kpi_cache_stats())

@@ -133,3 +133,30 @@ def test_the_cache_never_serves_a_recruiters_answer_to_a_viewer(alice, carol, bu
 
     assert jwt_client(alice).get(URL, params).json()["metrics"]["applications"] == 3
     assert jwt_client(carol).get(URL, params).json()["metrics"]["applications"] is None
+
+
+def test_with_redis_down_the_api_still_answers_from_postgresql(alice, build_a, settings):
+    import socket
+
+    build_a.application(build_a.job("2026-01-01"), "2026-01-02")
+    refresh_all()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            **settings.CACHES["default"],
+            "LOCATION": f"redis://127.0.0.1:{closed}/0",
+            "OPTIONS": {**settings.CACHES["default"]["OPTIONS"], "SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+
+    response = jwt_client(alice).get(URL, {"start_date": "2026-01-01", "end_date": "2026-01-31"})
+
+    assert response.status_code == 200
+    assert response.json()["metrics"]["applications"] == 1
+
+
+def test_cache_stats_for_admins(ada, alice):
+    assert set(jwt_client(ada).get("/api/v1/analytics/cache-stats/").json()) == {"hit", "miss", "error"}
+    assert jwt_client(alice).get("/api/v1/analytics/cache-stats/").status_code == 403
