@@ -88,7 +88,11 @@ class CacheStatsView(ScopedAPIView):
     @extend_schema(
         responses=inline_serializer(
             "KpiCacheStats",
-            {"hit": serializers.IntegerField(), "miss": serializers.IntegerField(), "error": serializers.IntegerField()},
+            {
+                "hit": serializers.IntegerField(),
+                "miss": serializers.IntegerField(),
+                "error": serializers.IntegerField(),
+            },
         )
     )
     def get(self, request: Request) -> Response:
