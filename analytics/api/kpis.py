@@ -60,7 +60,15 @@ class KpiView(ScopedAPIView):
 
     @classmethod
     def schema_for(cls, *extra: OpenApiParameter):
-        examples = [OpenApiExample(cls.kpi, value=cls.example, response_only=True)] if cls.example else []
+        example = {
+            "kpi": cls.kpi,
+            "period": {"start_date": "2026-01-01", "end_date": "2026-01-31", "time_zone": "UTC"},
+            "facilities": ["MERCY-01", "STJ-02"],
+            "data_as_of": "2026-02-01T10:00:00Z",
+            "metrics": cls.example or {},
+            "suppressed": [],
+        }
+        examples = [OpenApiExample(cls.kpi, value=example, response_only=True)]
         return extend_schema(parameters=[*COMMON_PARAMETERS, *extra], responses=KpiEnvelopeSerializer,
                              examples=examples)  # fmt: skip
 
@@ -73,8 +81,13 @@ class PipelineView(KpiView):
     """Pipeline: the cohort applied in the period, its statuses and funnel, hires and offers in
     the period, jobs opened and filled, fill rate and time to fill."""
 
+    example = {
+        "applications": 812,
+        "hires": 41,
+        "hire_rate": 0.0505,
+        "time_to_hire_days": {"mean": 21.3, "median": 19.0},
+    }
     kpi, views = "pipeline", PIPELINE_VIEWS
-    example = {"kpi": "pipeline", "metrics": {"applications": 812, "hires": 41, "hire_rate": 0.0505}}
 
     def compute(self, params):
         return kpi_pipeline(**_args(params))
@@ -83,6 +96,12 @@ class PipelineView(KpiView):
 class PerformanceView(KpiView):
     """Hiring performance by source (the cohort) and by recruiter (status changes recorded)."""
 
+    example = {
+        "by_source": [
+            {"source": "referral", "applications": 120, "hires": 14, "hire_rate": 0.1167, "time_to_hire_days": 18.2}
+        ],
+        "by_recruiter": [],
+    }
     kpi, views = "performance", areas.PERFORMANCE_VIEWS
 
     def compute(self, params):
@@ -93,6 +112,7 @@ class ComplianceView(KpiView):
     """Credential checks in the period: compliance rate, violations by severity, mean score,
     statuses, and credentials expiring within 30 days after the period."""
 
+    example = {"checks": 340, "compliant": 251, "compliance_rate": 0.7382, "violations": 18, "avg_score": 81.4}
     kpi, views = "compliance", areas.COMPLIANCE_VIEWS
 
     def compute(self, params):
@@ -102,6 +122,12 @@ class ComplianceView(KpiView):
 class RevenueView(KpiView):
     """Invoiced revenue in the period, by month with growth, and placements active in it."""
 
+    example = {
+        "total_revenue": 1254000.0,
+        "invoices": 96,
+        "placements_invoiced": 41,
+        "by_month": [{"month": "2026-01", "revenue": 1254000.0, "growth": 0.042}],
+    }
     kpi, views = "revenue", areas.REVENUE_VIEWS
 
     def compute(self, params):
@@ -112,6 +138,7 @@ class OutreachView(KpiView):
     """Messages sent in the period: replies, response rate, median response time, channels,
     and how many messaged candidates applied within 30 days."""
 
+    example = {"sent": 1930, "replied": 580, "response_rate": 0.3005, "median_response_hours": 6.5}
     kpi, views = "outreach", areas.OUTREACH_VIEWS
 
     def compute(self, params):
@@ -122,6 +149,10 @@ class SkillsView(KpiView):
     """Skills most asked for by jobs opened in the period against candidates who have them,
     and bill rates by specialty."""
 
+    example = {
+        "demand": [{"skill": "icu", "jobs": 34, "candidates": 210, "gap_ratio": 0.1619}],
+        "bill_rate_by_specialty": [],
+    }
     kpi, views = "skills", areas.SKILLS_VIEWS
 
     def compute(self, params):
@@ -131,6 +162,7 @@ class SkillsView(KpiView):
 class EngagementView(KpiView):
     """Active users (by actor): DAU, WAU, MAU, stickiness, events by type, weekly retention."""
 
+    example = {"dau": 41.2, "wau": 63, "mau": 71, "stickiness": 0.5803}
     kpi, views = "engagement", areas.ENGAGEMENT_VIEWS
 
     def compute(self, params):
@@ -140,6 +172,13 @@ class EngagementView(KpiView):
 class KpisView(KpiView):
     """Headline metrics of every area, same definitions as the area endpoints."""
 
+    example = {
+        "applications": 812,
+        "hires": 41,
+        "hire_rate": 0.0505,
+        "compliance_rate": 0.7382,
+        "total_revenue": 1254000.0,
+    }
     kpi, views = "kpis", series.HEADLINE_VIEWS
 
     def compute(self, params):
@@ -149,6 +188,11 @@ class KpisView(KpiView):
 class DashboardView(KpiView):
     """Headline metrics plus a daily series of applications, hires, revenue and replies."""
 
+    example = {
+        "applications": 812,
+        "hires": 41,
+        "daily": [{"date": "2026-01-01", "applications": 27, "hires": 1, "revenue": 0.0, "replies": 20}],
+    }
     kpi, views = "dashboard", series.HEADLINE_VIEWS
 
     def compute(self, params):
@@ -158,6 +202,7 @@ class DashboardView(KpiView):
 class TrendsView(KpiView):
     """One metric over the period, every bucket present (zero when empty)."""
 
+    example = {"metric": "applications", "granularity": "week", "series": [{"bucket": "2025-12-29", "value": 112}]}
     kpi = "trends"
     extra_params = {"metric": _trend_metric}
     series_params = True
@@ -174,6 +219,11 @@ class TrendsView(KpiView):
 class MetricsView(KpiView):
     """Compatibility: time_to_hire, fill_rate and candidate_pipeline (new = applied)."""
 
+    example = {
+        "time_to_hire": 25.5,
+        "fill_rate": 0.85,
+        "candidate_pipeline": {"new": 150, "screening": 75, "interviewing": 30, "offered": 10},
+    }
     kpi, views = "metrics", PIPELINE_VIEWS
     extra_params = {"metric_types": _metric_types}
 
