@@ -166,7 +166,7 @@ class EngagementView(KpiView):
     kpi, views = "engagement", areas.ENGAGEMENT_VIEWS
 
     def compute(self, params):
-        return areas.kpi_engagement(**_args(params))
+        return areas.kpi_engagement(**_args(params), by_facility=params.group_by_facility)
 
 
 class KpisView(KpiView):
@@ -182,7 +182,7 @@ class KpisView(KpiView):
     kpi, views = "kpis", series.HEADLINE_VIEWS
 
     def compute(self, params):
-        return series.kpi_headline(**_args(params))
+        return series.kpi_headline(**_args(params), by_facility=params.group_by_facility)
 
 
 class DashboardView(KpiView):
@@ -196,7 +196,7 @@ class DashboardView(KpiView):
     kpi, views = "dashboard", series.HEADLINE_VIEWS
 
     def compute(self, params):
-        return series.kpi_dashboard(**_args(params))
+        return series.kpi_dashboard(**_args(params), by_facility=params.group_by_facility)
 
 
 class TrendsView(KpiView):

@@ -301,28 +301,44 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
 # --- engagement -------------------------------------------------------------------------------
 
 
-def kpi_engagement(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_engagement(
+    *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
+) -> dict:
     """Actors of events with no facility or one in scope; a row (group_by) counts only that
-    facility's events. Distinct counts are exact: the view keeps one row per actor and day."""
+    facility's events. Distinct counts are exact: the view keeps one row per actor and day.
+
+    Distinct actors are counted per day (a small sort per day) and over short windows, which is
+    far cheaper than one distinct count over a year of actor-days."""
     ids = list(facility_ids)
     actor_days = source("actor_days", fresh=fresh)
-    scope = {"ids": ids, "start": start, "end": end, "first": min(start, end - timedelta(days=29))}
+    scope = {"ids": ids, "start": start, "end": end, "week": end - timedelta(days=6), "month": end - timedelta(days=29)}
     where = "(facility_id IS NULL OR facility_id = ANY(%(ids)s))"
-    activity = keyed(
-        fetch(
-            f"""
-            SELECT facility_id, GROUPING(facility_id),
-                   count(DISTINCT (local_date, actor)) FILTER (WHERE local_date >= %(start)s),
-                   count(DISTINCT actor) FILTER (WHERE local_date >= %(start)s),
-                   count(DISTINCT actor) FILTER (WHERE local_date > %(end)s - 7),
-                   count(DISTINCT actor) FILTER (WHERE local_date > %(end)s - 30)
-            FROM {actor_days}
-            WHERE {where} AND local_date BETWEEN %(first)s AND %(end)s
-            GROUP BY GROUPING SETS ((facility_id), ())
-            """,  # noqa: S608
-            scope,
-        )
-    )
+
+    def activity(group: str, facility_filter: str) -> dict:
+        """{key: (actor-days in the period, actors in the period, wau, mau)}; ``group`` is ''
+        (overall) or 'facility_id' (rows)."""
+        select, group_by = (f"{group},", f"GROUP BY {group}") if group else ("", "")
+        in_period = f"{facility_filter} AND local_date BETWEEN %(start)s AND %(end)s"
+        queries = [
+            # distinct actors per day, summed: the actor-days behind the DAU mean
+            f"SELECT {select} sum(actors) FROM (SELECT {select} local_date, count(DISTINCT actor) AS actors "  # noqa: S608
+            f"FROM {actor_days} WHERE {in_period} GROUP BY {select} local_date) daily {group_by}",
+            f"SELECT {select} count(*) FROM (SELECT DISTINCT {select} actor FROM {actor_days} WHERE {in_period}) a "  # noqa: S608
+            f"{group_by}",
+            f"SELECT {select} count(DISTINCT actor) FILTER (WHERE local_date >= %(week)s), count(DISTINCT actor) "  # noqa: S608
+            f"FROM {actor_days} WHERE {facility_filter} AND local_date BETWEEN %(month)s AND %(end)s {group_by}",
+        ]
+        figures: dict = defaultdict(lambda: [0, 0, 0, 0])
+        for position, sql in enumerate(queries):
+            for row in fetch(sql, scope):
+                key, values = (row[0], row[1:]) if group else (OVERALL, row)
+                for offset, value in enumerate(values):
+                    figures[key][position + offset] = int(value or 0)
+        return {key: tuple(values) for key, values in figures.items()}
+
+    counts = activity("", where)
+    if by_facility:
+        counts.update(activity("facility_id", "facility_id = ANY(%(ids)s)"))
     types = keyed(
         fetch(
             f"""
@@ -338,20 +354,20 @@ def kpi_engagement(*, facility_ids: list[int], start: date, end: date, fresh: bo
     period_days = days_in(start, end)
 
     def build(key) -> dict:
-        actor_day_count, period_actors, wau, mau = (activity.get(key) or [(0, 0, 0, 0)])[0]
-        dau = int(actor_day_count) / period_days
+        actor_day_count, period_actors, wau, mau = counts.get(key, (0, 0, 0, 0))
+        dau = actor_day_count / period_days
         type_counts = sorted(((int(n), t) for t, n in types.get(key, [])), key=lambda p: (-p[0], p[1]))[:20]
         return {
             # A mean of daily distinct actors; hidden when the period's actors are too few.
-            "dau": Mean(round2(dau), int(period_actors)),
-            "wau": Count(int(wau)),
-            "mau": Count(int(mau)),
-            "stickiness": Mean(round4(dau / int(mau)) if mau else None, int(mau)),
+            "dau": Mean(round2(dau), period_actors),
+            "wau": Count(wau),
+            "mau": Count(mau),
+            "stickiness": Mean(round4(dau / mau) if mau else None, mau),
             "events_by_type": {event_type: Count(n) for n, event_type in type_counts},
             "retention": retention if key is OVERALL else [],
         }
 
-    return _each(facility_ids, build)
+    return _each(facility_ids if by_facility else [], build)
 
 
 def _retention(actor_days: str, where: str, scope: dict, start: date, end: date) -> list[dict]:

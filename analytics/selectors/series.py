@@ -101,10 +101,13 @@ HEADLINE_VIEWS = [*PIPELINE_VIEWS, "compliance_daily", "revenue_daily", "placeme
                   "event_types_daily"]  # fmt: skip
 
 
-def kpi_headline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_headline(
+    *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
+) -> dict:
     args = {"facility_ids": facility_ids, "start": start, "end": end, "fresh": fresh}
     pipeline, compliance = kpi_pipeline(**args), kpi_compliance(**args)
-    revenue, outreach, engagement = kpi_revenue(**args), kpi_outreach(**args), kpi_engagement(**args)
+    revenue, outreach = kpi_revenue(**args), kpi_outreach(**args)
+    engagement = kpi_engagement(**args, by_facility=by_facility)
     result = {}
     for key in {OVERALL, *facility_ids}:
         p = pipeline.get(key) or empty_pipeline()
@@ -128,8 +131,10 @@ def kpi_headline(*, facility_ids: list[int], start: date, end: date, fresh: bool
 DASHBOARD_SERIES = ["applications", "hires", "revenue", "replied"]
 
 
-def kpi_dashboard(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
-    headline = kpi_headline(facility_ids=facility_ids, start=start, end=end, fresh=fresh)
+def kpi_dashboard(
+    *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
+) -> dict:
+    headline = kpi_headline(facility_ids=facility_ids, start=start, end=end, fresh=fresh, by_facility=by_facility)
     series = {
         metric: kpi_series(
             metric=metric, facility_ids=facility_ids, start=start, end=end, granularity="day", fresh=fresh
