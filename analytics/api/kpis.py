@@ -142,7 +142,7 @@ class OutreachView(KpiView):
     kpi, views = "outreach", areas.OUTREACH_VIEWS
 
     def compute(self, params):
-        return areas.kpi_outreach(**_args(params))
+        return areas.kpi_outreach(**_args(params), by_facility=params.group_by_facility)
 
 
 class SkillsView(KpiView):

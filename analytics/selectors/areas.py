@@ -154,7 +154,9 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
 # --- outreach ---------------------------------------------------------------------------------
 
 
-def kpi_outreach(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_outreach(
+    *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
+) -> dict:
     ids = list(facility_ids)
     scope = {"ids": ids, "start": start, "end": end}
     counts = keyed(
@@ -198,12 +200,14 @@ def kpi_outreach(*, facility_ids: list[int], start: date, end: date, fresh: bool
         {{group_by}}
     """  # noqa: S608
     overall = fetch(conversion_sql.format(group="", apply_scope="%(ids)s", group_by=""), scope)
-    per_facility = fetch(
-        conversion_sql.format(
-            group="facility_id,", apply_scope="ARRAY[f.facility_id]", group_by="GROUP BY facility_id"
-        ),
-        scope,
-    )
+    per_facility = []
+    if by_facility:  # each facility's own candidates and applications, only when rows are asked for
+        per_facility = fetch(
+            conversion_sql.format(
+                group="facility_id,", apply_scope="ARRAY[f.facility_id]", group_by="GROUP BY facility_id"
+            ),
+            scope,
+        )
     conversion = {OVERALL: overall[0], **{row[0]: row[1:] for row in per_facility}}
 
     def build(key) -> dict:

@@ -106,7 +106,7 @@ def kpi_headline(
 ) -> dict:
     args = {"facility_ids": facility_ids, "start": start, "end": end, "fresh": fresh}
     pipeline, compliance = kpi_pipeline(**args), kpi_compliance(**args)
-    revenue, outreach = kpi_revenue(**args), kpi_outreach(**args)
+    revenue, outreach = kpi_revenue(**args), kpi_outreach(**args, by_facility=by_facility)
     engagement = kpi_engagement(**args, by_facility=by_facility)
     result = {}
     for key in {OVERALL, *facility_ids}:
