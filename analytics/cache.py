@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Callable
 
 from django.core.cache import cache
@@ -56,9 +57,37 @@ def kpi_cached(*, kpi: str, parts: dict, compute: Callable[[], dict]) -> dict:
         _count("hit")
         return answer
     _count("miss")
-    answer = compute()
+    answer = _computed_once(key, compute)
     try:
         cache.set(key, answer, timeout=TTL_SECONDS)
     except Exception:
         logger.warning("could not store a KPI answer", exc_info=True)
     return answer
+
+
+def _computed_once(key: str, compute: Callable[[], dict], *, wait_seconds: float = 10.0) -> dict:
+    """After a refresh many callers miss the same key at once: one computes, the others wait
+    for its answer (a short lock in Redis), instead of all running the same heavy queries."""
+    lock = f"{key}:computing"
+    try:
+        leader = cache.add(lock, 1, timeout=int(wait_seconds) + 5)
+    except Exception:
+        return compute()
+    if not leader:
+        deadline = time.monotonic() + wait_seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.05)
+            try:
+                answer = cache.get(key)
+            except Exception:
+                break
+            if answer is not None:
+                return answer
+        return compute()
+    try:
+        return compute()
+    finally:
+        try:
+            cache.delete(lock)
+        except Exception:
+            logger.debug("could not release %s", lock)

@@ -160,3 +160,34 @@ def test_with_redis_down_the_api_still_answers_from_postgresql(alice, build_a, s
 def test_cache_stats_for_admins(ada, alice):
     assert set(jwt_client(ada).get("/api/v1/analytics/cache-stats/").json()) == {"hit", "miss", "error"}
     assert jwt_client(alice).get("/api/v1/analytics/cache-stats/").status_code == 403
+
+
+def test_concurrent_misses_compute_once(alice, build_a):
+    import threading
+
+    from analytics.cache import kpi_cached
+
+    calls = []
+    barrier = threading.Barrier(5)
+
+    def compute():
+        calls.append(1)
+        import time
+
+        time.sleep(0.3)
+        return {"answer": 42}
+
+    answers = []
+
+    def ask():
+        barrier.wait()
+        answers.append(kpi_cached(kpi="probe", parts={"unique": id(barrier)}, compute=compute))
+
+    threads = [threading.Thread(target=ask) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [{"answer": 42}] * 5
+    assert len(calls) == 1

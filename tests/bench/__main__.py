@@ -197,10 +197,11 @@ def main() -> None:
     if args.only != "kpis":
         bench_events(args, env, results)
     if args.only != "events":
-        from tests.bench import kpis
+        from tests.bench import kpis, load
 
         truncate_event_data()
         kpis.run(results)
+        load.run(results, env)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
 
