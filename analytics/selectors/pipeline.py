@@ -10,21 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db import connection
-
 from analytics.privacy import Breakdown, Count, Mean, Rate, round2
 from analytics.registry import BY_KEY
+from analytics.selectors.base import OVERALL, SECONDS_PER_DAY, fetch, keyed
 from events.models.records import STAGES, ApplicationStatus
 
 PIPELINE_VIEWS = ["pipeline_cohort", "hires", "offers", "jobs"]
-SECONDS_PER_DAY = 86400
-OVERALL = None  # the GROUPING SETS () row
-
-
-def _rows(sql: str, params: list) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
 
 
 def _days(seconds) -> float | None:
@@ -32,8 +23,8 @@ def _days(seconds) -> float | None:
 
 
 def _grouped(sql: str, params: list) -> dict:
-    """Rows of a GROUPING SETS query keyed by facility id (None for the overall row)."""
-    return {row[0] if not row[1] else OVERALL: row[2:] for row in _rows(sql, params)}
+    """One row per key of a GROUPING SETS ((facility_id), ()) query (None: the overall row)."""
+    return {key: rows[0] for key, rows in keyed(fetch(sql, params)).items()}
 
 
 def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
@@ -43,7 +34,7 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
     scope = [ids, start, end]
 
     cohort: dict = defaultdict(lambda: defaultdict(int))
-    for facility_id, status, stage, count in _rows(
+    for facility_id, status, stage, count in fetch(
         f"""
         SELECT facility_id, status, furthest_stage, sum(applications)
         FROM {source["pipeline_cohort"]}

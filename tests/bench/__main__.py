@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from tests.bench.server import start_gunicorn
+
 ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "var" / "bench"
 
@@ -145,25 +147,6 @@ def run_api(bodies: list[bytes], *, clients: int, port: int, key: str) -> float:
     if errors:
         raise RuntimeError(f"bulk API errors: {errors[:3]}")
     return time.monotonic() - started
-
-
-def start_gunicorn(env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
-         "--threads", "2", "--worker-class", "gthread", "--timeout", "120"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health/")
-            conn.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def main() -> None:

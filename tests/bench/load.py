@@ -11,35 +11,14 @@ from __future__ import annotations
 import http.client
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
 from datetime import date, timedelta
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.server import start_gunicorn
+
 ENDPOINTS = ["kpis", "dashboard", "pipeline", "performance", "compliance", "revenue", "outreach", "skills",
              "engagement", "trends", "metrics"]  # fmt: skip
-
-
-def _server(env: dict, port: int) -> subprocess.Popen:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "3",
-         "--threads", "8", "--worker-class", "gthread", "--timeout", "120", "--backlog", "512"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health/")
-            conn.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.3)
-    process.kill()
-    raise RuntimeError("gunicorn did not start")
 
 
 def _clients(port: int, token: str, *, clients: int, seconds: float) -> dict:
@@ -101,7 +80,7 @@ def run(results: dict, env: dict) -> None:
     admin = user_create(by=Actor.system("bench"), username="bench-load", password=None, role=Role.ADMIN)
     token = str(RefreshToken.for_user(admin).access_token)
     port = 19_000 + os.getpid() % 1000
-    server = _server(env, port)
+    server = start_gunicorn(env, port, threads=8)
     try:
         _clients(port, token, clients=20, seconds=10)  # warm the cache and the workers
         results["load_200_clients"] = _clients(port, token, clients=200, seconds=30)
