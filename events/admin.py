@@ -126,14 +126,7 @@ class EventAdmin(FacilityScopedAdmin):
     @admin.action(description="Reprocess selected failed events")
     def reprocess(self, request, queryset) -> None:
         ids = list(queryset.filter(status=EventStatus.FAILED).values_list("id", flat=True)[:10_000])
-        count = events_reprocess(event_ids=ids)
-        if count:
-            audit_record(
-                by=Actor.from_request(request),
-                action="event.reprocess",
-                object_repr=f"{count} event(s)",
-                events=[str(i) for i in ids[:500]],
-            )
+        count = events_reprocess(event_ids=ids, by=Actor.from_request(request))
         level = messages.SUCCESS if count else messages.WARNING
         self.message_user(request, f"{count} failed event(s) queued again; they are applied within a minute.", level)
 

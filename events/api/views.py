@@ -157,8 +157,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
         event = self.get_object()
         if event.status != "failed":
             raise exceptions.ValidationError({"status": ["Only failed events can be reprocessed."]})
-        events_reprocess(event_ids=[event.id])
-        audit_record(by=Actor.from_request(request), action="event.reprocess", obj=event)
+        events_reprocess(event_ids=[event.id], by=Actor.from_request(request))
         event.refresh_from_db()
         return Response(self.get_serializer(event).data, status=status.HTTP_202_ACCEPTED)
 

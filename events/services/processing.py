@@ -28,6 +28,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
 
+from accounts.principals import Actor
+from accounts.services import audit_record
 from events.models.records import STAGES
 
 logger = logging.getLogger(__name__)
@@ -642,9 +644,9 @@ def processing_request(countdown: int = 0) -> None:
         logger.warning("could not enqueue event processing; the next sweep will run it", exc_info=True)
 
 
-def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True) -> int:
+def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True, by: Actor | None = None) -> int:
     """Queue events again with their attempts reset (failed ones, or any with failed_only=False).
-    Returns how many."""
+    Returns how many; audited when ``by`` names who asked."""
     where = "category = 'recruiting'" + (" AND status = 'failed'" if failed_only else "")
     params: list = []
     if event_ids is not None:
@@ -669,4 +671,11 @@ def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True)
         )
         if count:
             transaction.on_commit(processing_request)
+            if by is not None:
+                audit_record(
+                    by=by,
+                    action="event.reprocess",
+                    object_repr=f"{count} event(s)",
+                    events=[str(event_id) for event_id in (event_ids or [])[:500]],
+                )
     return count

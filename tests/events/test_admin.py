@@ -76,3 +76,16 @@ def test_staff_only_see_their_facilities(client, facility_a, facility_b):
                                    "outreachmessage", "compliancecheck"])  # fmt: skip
 def test_every_changelist_renders(admin_client, model, facility_a):
     assert admin_client.get(f"/admin/events/{model}/").status_code == 200
+
+
+def test_admins_reprocess_a_failed_event_over_the_api(ada, alice, failed_event):
+    from tests.factories import jwt_client
+
+    assert jwt_client(alice).post(f"/api/v1/events/{failed_event.id}/reprocess/").status_code == 403
+    response = jwt_client(ada).post(f"/api/v1/events/{failed_event.id}/reprocess/")
+
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending"
+    assert AuditEvent.objects.filter(action="event.reprocess", actor_label="ada").exists()
+    again = jwt_client(ada).post(f"/api/v1/events/{failed_event.id}/reprocess/")
+    assert again.status_code == 400  # it is pending now, not failed
