@@ -25,6 +25,7 @@ class Capability(StrEnum):
     READ = "read"  # any signed-in role; data limited to the caller's facilities
     WRITE_EVENTS = "write_events"  # Admin, Recruiter, API keys
     OWN = "own"  # any signed-in role, on objects it owns (reports)
+    READ_FRESH = "read_fresh"  # KPIs computed from the base tables now (?fresh=true)
     ADMIN = "admin"  # Admin only
 
 
@@ -33,6 +34,7 @@ CAPABILITY_HOLDERS: dict[Capability, frozenset[str]] = {
     Capability.READ: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
     Capability.WRITE_EVENTS: frozenset({Role.ADMIN, Role.RECRUITER, "service"}),
     Capability.OWN: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
+    Capability.READ_FRESH: frozenset({Role.ADMIN, Role.RECRUITER}),
     Capability.ADMIN: frozenset({Role.ADMIN}),
 }
 

@@ -28,8 +28,10 @@ def kpi_cache_bump() -> None:
 
 def _count(kind: str) -> None:
     try:
-        cache.add(STATS_KEYS[kind], 0, timeout=None)
-        cache.incr(STATS_KEYS[kind])
+        try:
+            cache.incr(STATS_KEYS[kind])
+        except ValueError:  # first count since Redis started
+            cache.add(STATS_KEYS[kind], 1, timeout=None)
     except Exception:  # counting must never fail an answer
         logger.debug("could not count a KPI cache %s", kind)
 

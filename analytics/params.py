@@ -12,6 +12,7 @@ from rest_framework.request import Request
 
 from accounts.models import Facility
 from accounts.principals import principal_role
+from accounts.roles import CAPABILITY_HOLDERS, Capability
 from accounts.selectors import FacilityPermission, facility_ids_for
 
 MAX_SPAN_DAYS = 731
@@ -102,7 +103,7 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
         raise exceptions.ValidationError(errors)
 
     user = request.user
-    if fresh and principal_role(user) not in ("admin", "recruiter"):
+    if fresh and principal_role(user) not in CAPABILITY_HOLDERS[Capability.READ_FRESH]:
         raise exceptions.PermissionDenied("Fresh numbers are for Admins and Recruiters.")
     visible = set(facility_ids_for(user, FacilityPermission.VIEW_DATA))
     requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]

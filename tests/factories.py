@@ -136,16 +136,9 @@ def make_event(facility, **fields):
 
     from django.utils import timezone
 
-    from accounts.principals import Actor
+    from accounts.principals import Actor, SystemPrincipal
     from events.models import Event
     from events.services.ingestion import events_ingest
-
-    class _System:
-        is_authenticated = True
-        is_active = True
-        is_superuser = True
-        role = Role.ADMIN
-        username = "tests"
 
     item = {
         "id": str(uuid.uuid4()),
@@ -156,6 +149,6 @@ def make_event(facility, **fields):
         "data": {},
         **fields,
     }
-    (result,) = events_ingest(by=Actor(principal=_System()), items=[item])
+    (result,) = events_ingest(by=Actor(principal=SystemPrincipal("tests")), items=[item])
     assert result.status == "created", result
     return Event.objects.get(id=item["id"])

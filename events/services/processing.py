@@ -457,29 +457,30 @@ def apply_status_changed(cursor, events, outcome, tz) -> None:
 
 def _apply_job_end(cursor, events, outcome, tz, *, status: str) -> None:
     resolved = _resolve(cursor, "events_job", "job_id", events, outcome)
+    latest: dict[int, Pending] = {}
+    for event, job in resolved:
+        if job not in latest or event.occurred_at > latest[job].occurred_at:
+            latest[job] = event
+    if not latest:
+        return
     # A later event wins; an older one arriving late does not undo it.
-    for event, job in sorted(resolved, key=lambda pair: pair[0].occurred_at):
-        cursor.execute(
-            """
-            UPDATE events_job SET status = %s,
-                filled_at = CASE WHEN %s = 'filled' THEN %s ELSE filled_at END,
-                filled_date = CASE WHEN %s = 'filled' THEN %s::date ELSE filled_date END,
-                cancelled_at = CASE WHEN %s = 'cancelled' THEN %s ELSE cancelled_at END,
-                updated_at = now()
-            WHERE id = %s AND coalesce(GREATEST(filled_at, cancelled_at), '-infinity') <= %s
-            """,
-            [
-                status,
-                status,
-                event.occurred_at,
-                status,
-                _local(event.occurred_at, tz),
-                status,
-                event.occurred_at,
-                job,
-                event.occurred_at,
-            ],
-        )
+    cursor.execute(
+        """
+        UPDATE events_job j SET status = %(status)s,
+            filled_at = CASE WHEN %(status)s = 'filled' THEN u.at ELSE j.filled_at END,
+            filled_date = CASE WHEN %(status)s = 'filled' THEN u.day ELSE j.filled_date END,
+            cancelled_at = CASE WHEN %(status)s = 'cancelled' THEN u.at ELSE j.cancelled_at END,
+            updated_at = now()
+        FROM unnest(%(ids)s::bigint[], %(ats)s::timestamptz[], %(days)s::date[]) AS u(id, at, day)
+        WHERE j.id = u.id AND coalesce(GREATEST(j.filled_at, j.cancelled_at), '-infinity') <= u.at
+        """,
+        {
+            "status": status,
+            "ids": list(latest),
+            "ats": [event.occurred_at for event in latest.values()],
+            "days": [_local(event.occurred_at, tz) for event in latest.values()],
+        },
+    )
 
 
 def apply_job_filled(cursor, events, outcome, tz) -> None:

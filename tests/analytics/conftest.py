@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -58,6 +58,3 @@ def build_a(facility_a):
 @pytest.fixture
 def build_b(facility_b):
     return Builder(facility_b)
-
-
-__all__ = ["at", "refresh_all", "timedelta"]

@@ -189,3 +189,13 @@ def _process_in_new_connection():
         return events_process_pending()
     finally:
         connections.close_all()
+
+
+def test_a_later_job_end_wins_and_an_older_one_arriving_late_does_not_undo_it(send, s):
+    send(s.job("J-1"), s.job("J-2"))
+    send(s.event("fill-1", "job.filled", 8, job_id="J-1"), s.event("fill-2", "job.filled", 3, job_id="J-2"),
+         s.event("cancel-2", "job.cancelled", 6, job_id="J-2"))  # fmt: skip
+    send(s.event("cancel-1", "job.cancelled", 5, job_id="J-1"))  # older than the fill, arrives late
+
+    assert Job.objects.get(external_id="J-1").status == "filled"
+    assert Job.objects.get(external_id="J-2").status == "cancelled"
