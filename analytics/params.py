@@ -105,14 +105,38 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     user = request.user
     if fresh and principal_role(user) not in CAPABILITY_HOLDERS[Capability.READ_FRESH]:
         raise exceptions.PermissionDenied("Fresh numbers are for Admins and Recruiters.")
-    visible = set(facility_ids_for(user, FacilityPermission.VIEW_DATA))
     requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]
-    requested = [code for code in requested if code]
-    if requested:
-        found = dict(Facility.objects.filter(code__in=requested, id__in=visible).values_list("code", "id"))
-        missing = sorted(set(requested) - set(found))
+    return kpi_params_for(
+        user=user,
+        start=start,
+        end=end,
+        facility_codes=[code for code in requested if code],
+        group_by_facility=group_by == "facility",
+        granularity=granularity,
+        fresh=fresh,
+        extra=clean_extra,
+    )
+
+
+def kpi_params_for(
+    *,
+    user,
+    start: date,
+    end: date,
+    facility_codes: list[str] | None = None,
+    group_by_facility: bool = False,
+    granularity: str = "day",
+    fresh: bool = False,
+    extra: dict | None = None,
+) -> KpiParams:
+    """Resolve ``user``'s scope and privacy level for a KPI question. Requested facilities the
+    user may not see are a 404 (unknown and not-yours answer alike); none requested = all of
+    the user's. Used by the API (per request) and by scheduled reports (as the owner, at run time)."""
+    visible = set(facility_ids_for(user, FacilityPermission.VIEW_DATA))
+    if facility_codes:
+        found = dict(Facility.objects.filter(code__in=facility_codes, id__in=visible).values_list("code", "id"))
+        missing = sorted(set(facility_codes) - set(found))
         if missing:
-            # Unknown and not-yours answer alike, so existence does not leak.
             raise exceptions.NotFound(f"Facility not found: {', '.join(missing)}.")
         ids = sorted(found.values())
     else:
@@ -125,9 +149,9 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
         end=end,
         facility_ids=tuple(ids),
         facility_codes=codes,
-        group_by_facility=group_by == "facility",
+        group_by_facility=group_by_facility,
         granularity=granularity,
         fresh=fresh,
         suppress=suppress,
-        extra=clean_extra,
+        extra=extra or {},
     )

@@ -10,53 +10,24 @@ from rest_framework.response import Response
 
 from accounts.api.base import ScopedAPIView
 from accounts.roles import Capability
-from analytics.answers import kpi_answer
 from analytics.api.views import COMMON_PARAMETERS, KpiEnvelopeSerializer
-from analytics.params import KpiParams, kpi_params_parse
-from analytics.selectors import areas, series
-from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
-
-
-def _metric_types(value: str) -> list[str]:
-    names = [name.strip() for name in value.split(",") if name.strip()]
-    unknown = sorted(set(names) - set(series.METRIC_TYPES))
-    if unknown or not names:
-        raise ValueError(f"Unknown metric type(s): {', '.join(unknown) or '(none)'}. Allowed: "
-                         f"{', '.join(series.METRIC_TYPES)}.")  # fmt: skip
-    return names
-
-
-def _trend_metric(value: str) -> str:
-    if value not in series.TREND_METRICS:
-        raise ValueError(f"Must be one of: {', '.join(series.TREND_METRICS)}.")
-    return value
+from analytics.catalog import KPIS, kpi_answer_for
+from analytics.params import kpi_params_parse
+from analytics.selectors import series
 
 
 class KpiView(ScopedAPIView):
-    """Base of every KPI endpoint: GET only, for any signed-in role, within its facilities."""
+    """Base of every KPI endpoint: GET only, for any signed-in role, within its facilities.
+    What it computes comes from analytics.catalog, by ``kpi``."""
 
     capabilities = {"get": Capability.READ}
     kpi: str = ""
-    views: list[str] = []
-    extra_params: dict = {}
-    series_params = False
     example: dict | None = None
 
-    def compute(self, params: KpiParams) -> dict:
-        raise NotImplementedError
-
-    def view_keys(self, params: KpiParams) -> list[str]:
-        return self.views
-
     def get(self, request: Request) -> Response:
-        params = kpi_params_parse(request, extra=self.extra_params, series=self.series_params)
-        empty = empty_pipeline if self.kpi == "pipeline" else None
-        return Response(
-            kpi_answer(
-                kpi=self.kpi, params=params, views=self.view_keys(params), compute=lambda: self.compute(params),
-                empty=empty,
-            )
-        )  # fmt: skip
+        spec = KPIS[self.kpi]
+        params = kpi_params_parse(request, extra=spec.extra_params, series=spec.series)
+        return Response(kpi_answer_for(kpi=self.kpi, params=params))
 
     @classmethod
     def schema_for(cls, *extra: OpenApiParameter):
@@ -73,10 +44,6 @@ class KpiView(ScopedAPIView):
                              examples=examples)  # fmt: skip
 
 
-def _args(params: KpiParams) -> dict:
-    return {"facility_ids": list(params.facility_ids), "start": params.start, "end": params.end, "fresh": params.fresh}
-
-
 class PipelineView(KpiView):
     """Pipeline: the cohort applied in the period, its statuses and funnel, hires and offers in
     the period, jobs opened and filled, fill rate and time to fill."""
@@ -87,10 +54,7 @@ class PipelineView(KpiView):
         "hire_rate": 0.0505,
         "time_to_hire_days": {"mean": 21.3, "median": 19.0},
     }
-    kpi, views = "pipeline", PIPELINE_VIEWS
-
-    def compute(self, params):
-        return kpi_pipeline(**_args(params))
+    kpi = "pipeline"
 
 
 class PerformanceView(KpiView):
@@ -102,10 +66,7 @@ class PerformanceView(KpiView):
         ],
         "by_recruiter": [],
     }
-    kpi, views = "performance", areas.PERFORMANCE_VIEWS
-
-    def compute(self, params):
-        return areas.kpi_performance(**_args(params))
+    kpi = "performance"
 
 
 class ComplianceView(KpiView):
@@ -113,10 +74,7 @@ class ComplianceView(KpiView):
     statuses, and credentials expiring within 30 days after the period."""
 
     example = {"checks": 340, "compliant": 251, "compliance_rate": 0.7382, "violations": 18, "avg_score": 81.4}
-    kpi, views = "compliance", areas.COMPLIANCE_VIEWS
-
-    def compute(self, params):
-        return areas.kpi_compliance(**_args(params))
+    kpi = "compliance"
 
 
 class RevenueView(KpiView):
@@ -128,10 +86,7 @@ class RevenueView(KpiView):
         "placements_invoiced": 41,
         "by_month": [{"month": "2026-01", "revenue": 1254000.0, "growth": 0.042}],
     }
-    kpi, views = "revenue", areas.REVENUE_VIEWS
-
-    def compute(self, params):
-        return areas.kpi_revenue(**_args(params))
+    kpi = "revenue"
 
 
 class OutreachView(KpiView):
@@ -139,10 +94,7 @@ class OutreachView(KpiView):
     and how many messaged candidates applied within 30 days."""
 
     example = {"sent": 1930, "replied": 580, "response_rate": 0.3005, "median_response_hours": 6.5}
-    kpi, views = "outreach", areas.OUTREACH_VIEWS
-
-    def compute(self, params):
-        return areas.kpi_outreach(**_args(params), by_facility=params.group_by_facility)
+    kpi = "outreach"
 
 
 class SkillsView(KpiView):
@@ -153,20 +105,14 @@ class SkillsView(KpiView):
         "demand": [{"skill": "icu", "jobs": 34, "candidates": 210, "gap_ratio": 0.1619}],
         "bill_rate_by_specialty": [],
     }
-    kpi, views = "skills", areas.SKILLS_VIEWS
-
-    def compute(self, params):
-        return areas.kpi_skills(**_args(params))
+    kpi = "skills"
 
 
 class EngagementView(KpiView):
     """Active users (by actor): DAU, WAU, MAU, stickiness, events by type, weekly retention."""
 
     example = {"dau": 41.2, "wau": 63, "mau": 71, "stickiness": 0.5803}
-    kpi, views = "engagement", areas.ENGAGEMENT_VIEWS
-
-    def compute(self, params):
-        return areas.kpi_engagement(**_args(params), by_facility=params.group_by_facility)
+    kpi = "engagement"
 
 
 class KpisView(KpiView):
@@ -179,10 +125,7 @@ class KpisView(KpiView):
         "compliance_rate": 0.7382,
         "total_revenue": 1254000.0,
     }
-    kpi, views = "kpis", series.HEADLINE_VIEWS
-
-    def compute(self, params):
-        return series.kpi_headline(**_args(params), by_facility=params.group_by_facility)
+    kpi = "kpis"
 
 
 class DashboardView(KpiView):
@@ -193,10 +136,7 @@ class DashboardView(KpiView):
         "hires": 41,
         "daily": [{"date": "2026-01-01", "applications": 27, "hires": 1, "revenue": 0.0, "replies": 20}],
     }
-    kpi, views = "dashboard", series.HEADLINE_VIEWS
-
-    def compute(self, params):
-        return series.kpi_dashboard(**_args(params), by_facility=params.group_by_facility)
+    kpi = "dashboard"
 
 
 class TrendsView(KpiView):
@@ -204,16 +144,6 @@ class TrendsView(KpiView):
 
     example = {"metric": "applications", "granularity": "week", "series": [{"bucket": "2025-12-29", "value": 112}]}
     kpi = "trends"
-    extra_params = {"metric": _trend_metric}
-    series_params = True
-
-    def view_keys(self, params):
-        return series.trend_views(params.extra.get("metric", "applications"))
-
-    def compute(self, params):
-        return series.kpi_trends(
-            metric=params.extra.get("metric", "applications"), granularity=params.granularity, **_args(params)
-        )
 
 
 class MetricsView(KpiView):
@@ -224,12 +154,7 @@ class MetricsView(KpiView):
         "fill_rate": 0.85,
         "candidate_pipeline": {"new": 150, "screening": 75, "interviewing": 30, "offered": 10},
     }
-    kpi, views = "metrics", PIPELINE_VIEWS
-    extra_params = {"metric_types": _metric_types}
-
-    def compute(self, params):
-        types = params.extra.get("metric_types", list(series.METRIC_TYPES))
-        return series.kpi_metrics(types=types, **_args(params))
+    kpi = "metrics"
 
 
 TRENDS_PARAMETERS = [
