@@ -27,6 +27,7 @@ class Capability(StrEnum):
     OWN = "own"  # any signed-in role, on objects it owns (reports)
     READ_FRESH = "read_fresh"  # KPIs computed from the base tables now (?fresh=true)
     ADMIN = "admin"  # Admin only
+    DOWNLOAD = "download"  # a report file: its owner, Admins, or a signed emailed link
 
 
 # Which principals hold each capability. "service" is an API key.
@@ -36,6 +37,7 @@ CAPABILITY_HOLDERS: dict[Capability, frozenset[str]] = {
     Capability.OWN: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER}),
     Capability.READ_FRESH: frozenset({Role.ADMIN, Role.RECRUITER}),
     Capability.ADMIN: frozenset({Role.ADMIN}),
+    Capability.DOWNLOAD: frozenset({Role.ADMIN, Role.RECRUITER, Role.VIEWER, "link"}),
 }
 
 

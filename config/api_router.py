@@ -15,6 +15,7 @@ from events.api.views import (
     OutreachViewSet,
     PlacementViewSet,
 )
+from reports.api.views import ReportRunDownloadViewSet, ReportRunViewSet, ReportViewSet
 
 router = DefaultRouter()
 router.include_root_view = False
@@ -29,6 +30,8 @@ router.register("placements", PlacementViewSet, basename="placement")
 router.register("outreach", OutreachViewSet, basename="outreach")
 router.register("compliance-checks", ComplianceCheckViewSet, basename="compliance-check")
 router.register("analytics/refresh-runs", RefreshRunViewSet, basename="refresh-run")
+router.register("reports", ReportViewSet, basename="report")
+router.register("report-runs", ReportRunViewSet, basename="report-run")
 
 app_name = "api"
 urlpatterns = [
@@ -53,5 +56,10 @@ urlpatterns = [
     ],
     path("analytics/refresh/", RefreshView.as_view(), name="analytics-refresh"),
     path("analytics/cache-stats/", CacheStatsView.as_view(), name="analytics-cache-stats"),
+    path(
+        "report-runs/<int:pk>/download/",
+        ReportRunDownloadViewSet.as_view({"get": "retrieve"}),
+        name="report-run-download",
+    ),
     path("", include(router.urls)),
 ]

@@ -130,9 +130,11 @@ def export_xlsx(
     sheet_title: str = "Data",
     definitions: Sequence[tuple[str, str]] = (),
     chart: ChartSpec | None = None,
+    summary: Sequence[tuple[str, Any, Kind]] = (),
 ) -> int:
     """A workbook with a typed data sheet (bold frozen header, autofilter, widths), an optional
-    native chart, and a Definitions sheet. Returns the number of data rows."""
+    native chart, an optional Summary sheet (one typed value per row) and a Definitions sheet.
+    Returns the number of data rows."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(sheet_title[:31])
     for index, column in enumerate(columns, 1):
@@ -153,6 +155,12 @@ def export_xlsx(
     sheet.auto_filter.ref = f"A1:{last_column}{count + 1}"
     if chart is not None and count:
         sheet.add_chart(_line_chart(sheet, columns, chart, count), f"{get_column_letter(len(columns) + 2)}2")
+    if summary:
+        totals = workbook.create_sheet("Summary")
+        totals.column_dimensions["A"].width, totals.column_dimensions["B"].width = 36, 18
+        totals.append([_bold(totals, "Metric"), _bold(totals, "Value")])
+        for label, value, kind in summary:
+            totals.append([_xlsx_cell(totals, label, Kind.TEXT), _xlsx_cell(totals, value, kind)])
     notes = workbook.create_sheet("Definitions")
     notes.column_dimensions["A"].width = 28
     notes.column_dimensions["B"].width = 100
@@ -162,6 +170,12 @@ def export_xlsx(
         notes.append([term_cell, _xlsx_cell(notes, meaning, Kind.TEXT)])
     workbook.save(path)
     return count
+
+
+def _bold(sheet, text: str) -> WriteOnlyCell:
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.font = Font(bold=True)
+    return cell
 
 
 def _line_chart(sheet, columns: Sequence[Column], spec: ChartSpec, count: int) -> LineChart:

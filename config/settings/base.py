@@ -273,6 +273,15 @@ REPORTING_TIME_ZONE = env("REPORTING_TIME_ZONE", default="UTC")
 PRIVACY_MODE = env.bool("PRIVACY_MODE", default=True)
 PRIVACY_MIN_CELL_SIZE = env.int("PRIVACY_MIN_CELL_SIZE", default=11)
 
+# Scheduled reports (docs/decisions.md: reports).
+SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # base of links in emails
+REPORT_MAX_ATTACHMENT_MB = env.float("REPORT_MAX_ATTACHMENT_MB", default=10)  # larger files go as a link
+REPORT_LINK_MAX_AGE_HOURS = env.int("REPORT_LINK_MAX_AGE_HOURS", default=7 * 24)
+REPORT_DELIVERY_ATTEMPTS = env.int("REPORT_DELIVERY_ATTEMPTS", default=5)
+REPORT_DELIVERY_BACKOFF_SECONDS = env.float("REPORT_DELIVERY_BACKOFF_SECONDS", default=60)  # doubles per attempt
+REPORT_MAX_CONSECUTIVE_FAILURES = env.int("REPORT_MAX_CONSECUTIVE_FAILURES", default=3)
+REPORT_RUN_STALE_MINUTES = env.int("REPORT_RUN_STALE_MINUTES", default=60)  # a run "running" longer was cut off
+
 
 def _validate_product_settings() -> None:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError

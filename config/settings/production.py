@@ -26,6 +26,9 @@ REDIS_URL = _required("REDIS_URL")
 DATABASES = {"default": database_config(DATABASE_URL)}
 CACHES = cache_config(REDIS_URL)
 CELERY_BROKER_URL = celery_broker_url(REDIS_URL)
+# Reports are emailed: without a mail server they would only be written to disk.
+_required("EMAIL_URL")
+SITE_URL = _required("SITE_URL").rstrip("/")  # emailed download links point here
 
 # HTTPS everywhere. Behind a TLS-terminating proxy set SECURE_PROXY_SSL_HEADER_NAME
 # (for example HTTP_X_FORWARDED_PROTO).

@@ -15,7 +15,11 @@ GOOD_KEY = "x7Kq2-vN9pLr4sTz8wYb1cMd5fGh0jAe3uQi6oXk_RnUyVlWsB"
 
 
 def run_with(settings_module: str, *args: str, **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_URL", "SITE_URL"}
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -32,6 +36,8 @@ def production_env(**overrides: str) -> dict[str, str]:
         "DATABASE_URL": settings.DATABASE_URL,
         "REDIS_URL": settings.REDIS_URL,
         "ALLOWED_HOSTS": "analytics.example.com",
+        "EMAIL_URL": "smtp+tls://reports:secret@mail.example.com:587",
+        "SITE_URL": "https://analytics.example.com",
         **overrides,
     }
 
@@ -74,7 +80,9 @@ def test_the_cache_and_broker_point_at_redis_url():
     assert celery_broker_url(settings.REDIS_URL) == settings.CELERY_BROKER_URL
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "EMAIL_URL", "SITE_URL"]
+)
 def test_production_refuses_to_start_without(missing):
     result = run_with("config.settings.production", "check", **production_env(**{missing: ""}))
 

@@ -1,0 +1,378 @@
+"""Turning a report definition into a file, as its owner would see the data today.
+
+KPI reports ask analytics.catalog the same question the API answers (same selectors, scope,
+suppression and cache), then pandas flattens the envelope into a table. The `applications`
+list streams rows from a server-side cursor straight into the exporter, masking personal
+data row by row, so a million rows never sit in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from django.conf import settings
+from django.db import connection, transaction
+
+from accounts.models import Facility
+from accounts.selectors import FacilityPermission, facility_ids_for
+from analytics.catalog import KPIS, kpi_answer_for
+from analytics.params import GRANULARITIES, kpi_params_for
+from events.masking import mask_email, mask_name
+from reports.exporters import ChartSpec, Column, Kind, export_csv, export_xlsx
+from reports.models import APPLICATIONS, Report, ReportFormat, ReportKind
+
+# Short statements of kpis.md, for the Definitions sheet.
+KPI_DEFINITIONS = {
+    "kpis": "Headline metrics of every area, each with its area's definition (below and in the API docs).",
+    "dashboard": "Headline metrics, and per day: applications (applied that day), hires (hired that day), "
+    "revenue (invoices dated that day) and replies (messages sent that day that were answered).",
+    "pipeline": "applications = applied in the period (the cohort); hires = hired in the period; hire_rate = "
+    "cohort that reached hired / cohort; fill_rate = sum over jobs opened of min(positions, hires) / positions.",
+    "performance": "The pipeline cohort by source, and status changes and hires recorded per recruiter.",
+    "compliance": "Credential checks in the period: compliance_rate = compliant / checks; violations by severity; "
+    "expiring = expiring within 30 days after the period.",
+    "revenue": "Invoices dated in the period; growth = month's revenue / previous month's - 1.",
+    "outreach": "Messages sent in the period; response_rate = replied / sent; median response in hours.",
+    "skills": "Skills named by jobs opened in the period against candidates listing them; gap_ratio = jobs / "
+    "candidates.",
+    "engagement": "dau = mean of distinct actors per day; wau / mau = distinct actors in 7 / 30 days ending the "
+    "period; stickiness = dau / mau.",
+    "trends": "One metric per bucket (day, ISO week, month), every bucket present, zero when empty.",
+    "metrics": "time_to_hire = mean days applied to hired; fill_rate as in pipeline; candidate_pipeline = the "
+    "cohort's current statuses.",
+    APPLICATIONS: "Every application with its applied date in the period, its current status and the furthest "
+    "stage it reached (applied, screening, interviewing, offered, hired).",
+}
+
+# Which list in a KPI answer is its main table (the first list of objects otherwise).
+MAIN_SERIES = {
+    "dashboard": "daily",
+    "trends": "series",
+    "revenue": "by_month",
+    "performance": "by_source",
+    "skills": "demand",
+    "engagement": "retention",
+    "pipeline": "funnel",
+}
+CHARTED = {"dashboard", "trends", "revenue"}
+STAGES = ["applied", "screening", "interviewing", "offered", "hired"]
+
+
+class ReportDataError(Exception):
+    """The report cannot be built as defined (the message says why, for the owner)."""
+
+
+@dataclass
+class Built:
+    path: Path
+    filename: str
+    rows: int
+    facilities: list[str]
+    data_as_of: datetime | None
+    headline: list[tuple[str, str]] = field(default_factory=list)
+    suppressed: int = 0
+    unmasked: int = 0  # rows whose personal data is shown (audited)
+
+
+def report_facility_codes(report: Report) -> list[str]:
+    """The facilities a run covers: the report's, limited to those its owner may see now
+    (a revoked grant drops out of the next run); all the owner's when the report names none."""
+    visible = facility_ids_for(report.owner, FacilityPermission.VIEW_DATA)
+    chosen = report.facilities.filter(id__in=visible) if report.facilities.exists() else None
+    queryset = chosen if chosen is not None else Facility.objects.filter(id__in=visible)
+    codes = list(queryset.order_by("code").values_list("code", flat=True))
+    if not codes:
+        raise ReportDataError("The report's owner may no longer see any of its facilities.")
+    return codes
+
+
+def report_build(*, report: Report, start: date, end: date, directory: Path, stem: str) -> Built:
+    if not report.owner.is_active:
+        raise ReportDataError("The report's owner is deactivated.")
+    codes = report_facility_codes(report)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{stem}.{report.format}"
+    if report.kpi == APPLICATIONS:
+        return _applications(report=report, codes=codes, start=start, end=end, path=path)
+    return _kpi(report=report, codes=codes, start=start, end=end, path=path)
+
+
+# --- KPI reports -------------------------------------------------------------------------
+
+
+def kpi_options_clean(kpi: str, options: dict) -> tuple[str, dict]:
+    """(granularity, extra parameters) from a report's options; ValueError says what is wrong."""
+    spec = KPIS[kpi]
+    allowed = set(spec.extra_params) | ({"granularity"} if spec.series else set())
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise ValueError(f"Unknown option(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed)) or 'none'}.")
+    granularity = options.get("granularity", "day")
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of: {', '.join(GRANULARITIES)}.")
+    extra = {name: check(str(options[name])) for name, check in spec.extra_params.items() if name in options}
+    return granularity, extra
+
+
+def _kpi(*, report: Report, codes: list[str], start: date, end: date, path: Path) -> Built:
+    try:
+        granularity, extra = kpi_options_clean(report.kpi, report.options)
+    except ValueError as exc:
+        raise ReportDataError(str(exc)) from exc
+    params = kpi_params_for(
+        user=report.owner,
+        start=start,
+        end=end,
+        facility_codes=codes,
+        group_by_facility=report.group_by == "facility",
+        granularity=granularity,
+        extra=extra,
+    )
+    answer = kpi_answer_for(kpi=report.kpi, params=params)
+    frame, chart = kpi_frame(report.kpi, answer)
+    columns = [Column(key, _title(key), _kind(key, frame[key])) for key in frame.columns]
+    records = (_typed(row, columns) for row in frame.to_dict("records"))
+    definitions = _definitions(report, answer["period"], codes, answer["data_as_of"], len(answer["suppressed"]))
+    scalars = _scalars(answer["metrics"])
+    summary = [(_title(key), value, _kind(key, [value])) for key, value in scalars.items()]
+    rows = _write(report, path, columns, records, definitions, chart if report.group_by != "facility" else None,
+                  summary)  # fmt: skip
+    headline = [
+        (_title(key), _display(key, value))
+        for key, value in scalars.items()
+        if "." not in key or key.rsplit(".", 1)[1] in ("mean", "median")
+    ]
+    as_of = answer["data_as_of"]
+    return Built(
+        path=path,
+        filename=path.name,
+        rows=rows,
+        facilities=list(answer["facilities"]),
+        data_as_of=datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of and as_of != "now" else None,
+        headline=headline[:12],
+        suppressed=len(answer["suppressed"]),
+    )
+
+
+def _scalars(metrics: dict, prefix: str = "") -> dict[str, Any]:
+    """Numbers of a metrics dict, nested dicts flattened with dots; lists left out."""
+    flat: dict[str, Any] = {}
+    for key, value in metrics.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_scalars(value, f"{name}."))
+        elif not isinstance(value, list):
+            flat[name] = value
+    return flat
+
+
+def kpi_frame(kpi: str, answer: dict) -> tuple[pd.DataFrame, ChartSpec | None]:
+    """The answer's main table: its main series (per facility when grouped), else its numbers."""
+    metrics = answer["metrics"]
+    key = MAIN_SERIES.get(kpi) or next(
+        (name for name, value in metrics.items() if isinstance(value, list) and value and isinstance(value[0], dict)),
+        None,
+    )
+    grouped = answer.get("rows")
+    if grouped is not None:
+        parts = []
+        for row in grouped:
+            if key:
+                part = pd.json_normalize(row["metrics"].get(key) or [], sep=".")
+            else:
+                part = pd.json_normalize([_scalars(row["metrics"])], sep=".")
+            part.insert(0, "facility", row["facility"])
+            parts.append(part)
+        frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame({"facility": []})
+    elif key:
+        frame = pd.json_normalize(metrics.get(key) or [], sep=".")
+    else:
+        frame = pd.json_normalize([_scalars(metrics)], sep=".")
+    frame = frame[[column for column in frame.columns if not _is_list_column(frame[column])]]
+    frame = frame.astype(object).where(frame.notna(), None)
+    chart = None
+    if kpi in CHARTED and key and len(frame.columns) > 1:
+        values = tuple(c for c in frame.columns[1:] if _kind(c, frame[c]) in (Kind.INTEGER, Kind.MONEY, Kind.NUMBER))
+        chart = ChartSpec(title=kpi.title(), value_keys=values[:4]) if values else None
+    return frame, chart
+
+
+def _is_list_column(series: pd.Series) -> bool:
+    return any(isinstance(value, list) for value in series.head(20))
+
+
+def _title(key: str) -> str:
+    """'time_to_hire_days.mean' -> 'Time to hire days, mean'."""
+    head, *rest = key.split(".")
+    return ", ".join([head.replace("_", " ").capitalize(), *(part.replace("_", " ") for part in rest)])
+
+
+def _kind(key: str, values) -> Kind:
+    last = key.split(".")[-1]
+    if last in ("facility", "week", "skill", "source", "recruiter", "stage", "specialty", "channel"):
+        return Kind.ID if last == "facility" else Kind.TEXT
+    if last in ("date", "bucket", "month"):
+        return Kind.DATE
+    if "revenue" in last or "bill_rate" in last:
+        return Kind.MONEY
+    if (
+        "rate" in last
+        or "ratio" in last
+        or last in ("stickiness", "growth", "conversion")
+        or key.startswith("retained")
+    ):
+        return Kind.RATE
+    sample = next((value for value in values if value is not None), None)
+    if isinstance(sample, bool) or sample is None:
+        return Kind.TEXT if sample is not None else Kind.NUMBER
+    if isinstance(sample, int):
+        return Kind.INTEGER
+    if isinstance(sample, float):
+        return Kind.NUMBER
+    return Kind.TEXT
+
+
+def _typed(row: dict, columns: list[Column]) -> dict:
+    """Dates as dates (a month '2026-01' is its first day), so Excel can sort and filter them."""
+    for column in columns:
+        value = row.get(column.key)
+        if column.kind == Kind.DATE and isinstance(value, str):
+            row[column.key] = date.fromisoformat(value if len(value) > 7 else f"{value}-01")
+    return row
+
+
+def _display(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    kind = _kind(key, [value])
+    if kind == Kind.RATE:
+        return f"{value:.2%}"
+    if kind == Kind.MONEY:
+        return f"{value:,.2f}"
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+# --- the applications list ---------------------------------------------------------------
+
+APPLICATION_COLUMNS = [
+    Column("application", "Application", Kind.ID, 16),
+    Column("facility", "Facility", Kind.ID, 12),
+    Column("job", "Job", Kind.ID, 14),
+    Column("job_title", "Job title", Kind.TEXT, 28),
+    Column("candidate", "Candidate", Kind.ID, 14),
+    Column("candidate_name", "Candidate name", Kind.TEXT, 24),
+    Column("candidate_email", "Candidate email", Kind.TEXT, 28),
+    Column("source", "Source", Kind.TEXT, 14),
+    Column("status", "Status", Kind.TEXT, 14),
+    Column("furthest_stage", "Furthest stage", Kind.TEXT, 14),
+    Column("applied", "Applied", Kind.DATE, 12),
+    Column("offered", "Offered", Kind.DATE, 12),
+    Column("hired", "Hired", Kind.DATE, 12),
+]
+
+APPLICATIONS_SQL = """
+SELECT a.external_id, f.code, j.external_id, j.title, c.external_id, c.first_name, c.last_name, c.email,
+       a.source, a.status, a.furthest_stage, a.applied_date, a.offered_date, a.hired_date, a.facility_id
+FROM events_application a
+JOIN accounts_facility f ON f.id = a.facility_id
+JOIN events_job j ON j.id = a.job_id
+JOIN events_candidate c ON c.id = a.candidate_id
+WHERE a.facility_id = ANY(%s) AND a.applied_date BETWEEN %s AND %s
+ORDER BY a.applied_date, a.id
+"""
+
+
+def _application_rows(
+    *, facility_ids: list[int], personal: set[int], start: date, end: date, tally: Counter
+) -> Iterator[dict]:
+    with transaction.atomic(), connection.chunked_cursor() as cursor:
+        cursor.execute(APPLICATIONS_SQL, [facility_ids, start, end])
+        while batch := cursor.fetchmany(5_000):
+            for (app, code, job, title, candidate, first, last, email, source, status, stage, applied, offered,
+                 hired, facility_id) in batch:  # fmt: skip
+                name = f"{first} {last}".strip()
+                if facility_id not in personal:
+                    name, email = mask_name(name), mask_email(email)
+                else:
+                    tally["unmasked"] += 1
+                tally[status] += 1
+                yield {
+                    "application": app, "facility": code, "job": job, "job_title": title, "candidate": candidate,
+                    "candidate_name": name, "candidate_email": email, "source": source, "status": status,
+                    "furthest_stage": STAGES[stage] if 0 <= stage < len(STAGES) else str(stage),
+                    "applied": applied, "offered": offered, "hired": hired,
+                }  # fmt: skip
+
+
+def _applications(*, report: Report, codes: list[str], start: date, end: date, path: Path) -> Built:
+    facility_ids = list(Facility.objects.filter(code__in=codes).values_list("id", flat=True))
+    personal = set(facility_ids_for(report.owner, FacilityPermission.VIEW_PERSONAL_DATA))
+    tally: Counter = Counter()
+    rows = _application_rows(facility_ids=facility_ids, personal=personal, start=start, end=end, tally=tally)
+    period = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    masked_any = any(facility_id not in personal for facility_id in facility_ids)
+    definitions = _definitions(report, period, codes, None, 0, masked=masked_any)
+    count = _write(report, path, APPLICATION_COLUMNS, rows, definitions, None)
+    headline = [("Applications", f"{count:,}")] + [
+        (status.capitalize(), f"{tally[status]:,}") for status in ("hired", "offered", "rejected") if count
+    ]
+    return Built(
+        path=path,
+        filename=path.name,
+        rows=count,
+        facilities=codes,
+        data_as_of=None,  # read from the records themselves, as of the run
+        headline=headline,
+        unmasked=tally["unmasked"],
+    )
+
+
+# --- shared ------------------------------------------------------------------------------
+
+
+def _definitions(
+    report: Report, period: dict, codes: list[str], as_of: str | None, suppressed: int, *, masked: bool = False
+) -> list[tuple[str, str]]:
+    notes = [
+        ("Report", report.name),
+        ("Contents", ReportKind(report.kpi).label),
+        ("Period", f"{period['start_date']} to {period['end_date']} (inclusive)"),
+        ("Time zone", f"Dates are days in {settings.REPORTING_TIME_ZONE}."),
+        ("Facilities", ", ".join(codes)),
+        (
+            "Data as of",
+            f"{as_of.replace('T', ' ')[:16]} UTC" if as_of and as_of != "now" else "the records at the time of the run",
+        ),
+        ("Definition", KPI_DEFINITIONS.get(report.kpi, "")),
+    ]
+    if report.kpi != APPLICATIONS:
+        notes.append(
+            (
+                "Suppressed cells",
+                f"{suppressed} value(s) are left empty: counts of 1 to {settings.PRIVACY_MIN_CELL_SIZE - 1}, and the "
+                "rates and means built on them, are not shown to readers without access to candidate-level data."
+                if suppressed
+                else "None.",
+            )
+        )
+    else:
+        notes.append(("Personal data", "Masked for facilities without personal-data access." if masked else "Shown."))
+    return notes
+
+
+def _write(report, path, columns, rows, definitions, chart, summary=()) -> int:
+    if report.format == ReportFormat.CSV:
+        return export_csv(path, columns, rows)
+    return export_xlsx(
+        path, columns, rows, sheet_title=report.name, definitions=definitions, chart=chart, summary=summary
+    )

@@ -1,0 +1,1 @@
+"""Writes and orchestration for reports: definitions, runs, deliveries."""

@@ -1,0 +1,131 @@
+"""Creating, changing and deleting report definitions, and keeping each schedule's beat
+entry (django-celery-beat) in step with it."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import transaction
+from django.utils import timezone
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+from accounts.models import Facility
+from accounts.principals import Actor
+from accounts.services import audit_record
+from reports.models import Report, ReportSchedule
+from reports.schedules import cron_parse
+
+FIELDS = ("name", "kpi", "period", "start_date", "end_date", "group_by", "options", "format", "recipients", "enabled")
+UNSET = object()
+
+
+@transaction.atomic
+def report_save(
+    *,
+    by: Actor,
+    report: Report | None = None,
+    owner=None,
+    facilities: list[Facility] | None = None,
+    schedule: dict | object | None = UNSET,
+    **values,
+) -> Report:
+    """Create (``owner`` given) or change a report. ``schedule`` is {"crontab", "time_zone"},
+    None to remove it, or left out to keep it. Values arrive validated (serializer or form)."""
+    creating = report is None
+    if creating:
+        report = Report(owner=owner)
+    was_enabled = report.enabled
+    for name, value in values.items():
+        if name not in FIELDS:
+            raise TypeError(f"unknown report field {name}")
+        setattr(report, name, value)
+    if report.enabled and not was_enabled and not creating:
+        # Switched back on: forget the failures that stopped it, and do not back-fill.
+        report.consecutive_failures = 0
+        report.disabled_reason = ""
+    report.save()
+    if facilities is not None:
+        report.facilities.set(facilities)
+    if schedule is not UNSET:
+        schedule_set(report=report, schedule=schedule)
+    elif report.enabled and not was_enabled and hasattr(report, "schedule"):
+        report.schedule.active_since = timezone.now()
+        report.schedule.save(update_fields=["active_since"])
+    schedule_sync(report)
+    audit_record(
+        by=by,
+        action="report.create" if creating else "report.update",
+        obj=report,
+        changed=sorted(set(values) | ({"facilities"} if facilities is not None else set())
+                       | ({"schedule"} if schedule is not UNSET else set())),
+    )  # fmt: skip
+    return report
+
+
+def schedule_set(*, report: Report, schedule: dict | None) -> None:
+    existing = ReportSchedule.objects.filter(report=report).first()
+    if schedule is None:
+        if existing:
+            task = existing.periodic_task
+            existing.delete()
+            if task:
+                task.delete()
+        return
+    cron_parse(schedule["crontab"])  # validated before; refuse a bad one here too
+    if existing and existing.crontab == schedule["crontab"] and existing.time_zone == schedule["time_zone"]:
+        return
+    if existing is None:
+        existing = ReportSchedule(report=report)
+    existing.crontab = " ".join(schedule["crontab"].split())
+    existing.time_zone = schedule["time_zone"]
+    existing.active_since = timezone.now()  # a new time starts from now: no back-fill
+    existing.save()
+    if hasattr(report, "_state"):
+        report.schedule = existing
+
+
+def schedule_sync(report: Report) -> None:
+    """Mirror the schedule into a beat entry: visible and pausable under Periodic tasks."""
+    schedule = ReportSchedule.objects.filter(report=report).select_related("periodic_task").first()
+    if schedule is None:
+        return
+    minute, hour, day_of_month, month, day_of_week = schedule.crontab.split()
+    crontab, _ = CrontabSchedule.objects.get_or_create(
+        minute=minute, hour=hour, day_of_month=day_of_month, month_of_year=month, day_of_week=day_of_week,
+        timezone=schedule.time_zone,
+    )  # fmt: skip
+    task = schedule.periodic_task or PeriodicTask(task="reports.run_scheduled")
+    task.name = f"Report #{report.pk}: {report.name}"[:200]
+    task.crontab = crontab
+    task.kwargs = json.dumps({"report_id": report.pk})
+    task.enabled = report.enabled
+    task.description = "Sends this report. Pause it here, or switch the report off."
+    task.save()
+    if schedule.periodic_task_id != task.pk:
+        schedule.periodic_task = task
+        schedule.save(update_fields=["periodic_task"])
+
+
+@transaction.atomic
+def report_delete(*, by: Actor, report: Report) -> None:
+    files = [run.file for run in report.runs.exclude(file="")]
+    schedule = ReportSchedule.objects.filter(report=report).first()
+    task = schedule.periodic_task if schedule else None
+    audit_record(by=by, action="report.delete", obj=report)
+    report.delete()
+    if task:
+        task.delete()
+    transaction.on_commit(lambda: [file.delete(save=False) for file in files])
+
+
+@transaction.atomic
+def report_disable(*, report: Report, reason: str, by: Actor | None = None) -> None:
+    """Stop a report's schedule and say why (shown in the admin and the API)."""
+    report.enabled = False
+    report.disabled_reason = reason[:500]
+    report.save(update_fields=["enabled", "disabled_reason", "updated_at"])
+    schedule = ReportSchedule.objects.filter(report=report).select_related("periodic_task").first()
+    if schedule and schedule.periodic_task:
+        schedule.periodic_task.enabled = False
+        schedule.periodic_task.save(update_fields=["enabled"])  # save(): beat notices the change
+    audit_record(by=by or Actor.system("reports"), action="report.disable", obj=report, reason=reason[:500])

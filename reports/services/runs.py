@@ -1,0 +1,227 @@
+"""Runs: which scheduled slots are due, building a run's file, and settling its outcome.
+
+Exactly once per slot: a run's identity is (report, slot instant) under a unique
+constraint, so the per-report beat entry, the every-minute sweep, a second beat or a
+redelivered task can all ask for the same slot and only the first creates it. A slot
+missed while the system was down is the latest slot when the sweep next looks, so it runs
+once on restart; older missed slots are not back-filled.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from celery import current_app
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+
+from accounts.models import Role, User
+from accounts.principals import Actor
+from accounts.services import audit_record
+from reports.building import ReportDataError, report_build
+from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, ReportSchedule, RunStatus, RunTrigger
+from reports.schedules import cron_parse, latest_slot, period_bounds, zone_parse
+from reports.services.definitions import report_disable
+
+logger = logging.getLogger(__name__)
+
+
+def _enqueue_execute(run_id: int) -> None:
+    try:
+        current_app.send_task("reports.execute_run", args=[run_id])
+    except Exception:  # the broker is down: the sweep re-queues runs left queued
+        logger.warning("could not enqueue report run %s; the sweep will", run_id, exc_info=True)
+
+
+def report_run_request(*, report: Report, by: Actor, trigger: str = RunTrigger.MANUAL) -> ReportRun:
+    """A run now ("run now", or a test email to the person asking). Queued; a worker builds it."""
+    with transaction.atomic():
+        run = ReportRun.objects.create(report=report, trigger=trigger, requested_by=by.user)
+        audit_record(by=by, action=f"report.run_{trigger}", obj=report, run=run.pk)
+        transaction.on_commit(lambda: _enqueue_execute(run.pk))
+    return run
+
+
+def report_schedules_tick(*, now: datetime | None = None, report_id: int | None = None) -> list[ReportRun]:
+    """Create the run of each enabled schedule's latest slot if it has none yet."""
+    now = now or timezone.now()
+    schedules = ReportSchedule.objects.filter(report__enabled=True).select_related("report", "periodic_task")
+    if report_id is not None:
+        schedules = schedules.filter(report_id=report_id)
+    created = []
+    for schedule in schedules:
+        if schedule.periodic_task is not None and not schedule.periodic_task.enabled:
+            continue  # paused by an operator under Periodic tasks
+        try:
+            slot = latest_slot(cron_parse(schedule.crontab), zone_parse(schedule.time_zone), now)
+        except ValueError:
+            logger.error("report %s has an unreadable schedule %r", schedule.report_id, schedule.crontab)
+            continue
+        if slot is None or slot < schedule.active_since:
+            continue
+        try:
+            with transaction.atomic():
+                run = ReportRun.objects.create(report=schedule.report, trigger=RunTrigger.SCHEDULE, scheduled_for=slot)
+        except IntegrityError:
+            continue  # this slot has its run already
+        logger.info("report %s: run %s for slot %s", schedule.report_id, run.pk, slot.isoformat())
+        transaction.on_commit(lambda run_id=run.pk: _enqueue_execute(run_id))
+        created.append(run)
+    return created
+
+
+def report_runs_recover(*, now: datetime | None = None) -> int:
+    """Re-queue runs a lost task or a killed worker left behind. Executing twice is safe: a run
+    is claimed under a row lock and a delivery already sent is not sent again."""
+    now = now or timezone.now()
+    stale = ReportRun.objects.filter(
+        status=RunStatus.RUNNING, started_at__lt=now - timedelta(minutes=settings.REPORT_RUN_STALE_MINUTES)
+    )
+    count = stale.update(status=RunStatus.QUEUED)
+    forgotten = ReportRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - timedelta(minutes=5))
+    run_ids = list(forgotten.values_list("pk", flat=True)[:100])
+    for run_id in run_ids:
+        _enqueue_execute(run_id)
+    return count + len(run_ids)
+
+
+def _run_today(run: ReportRun, zone_name: str):
+    """The local day a run is for: its slot's day in the schedule's zone, else today."""
+    zone = ZoneInfo(zone_name)
+    instant = run.scheduled_for or run.created_at or timezone.now()
+    return instant.astimezone(zone).date()
+
+
+def report_run_execute(*, run_id: int) -> ReportRun | None:
+    """Build a queued run's file and send it. A run another worker holds is left alone."""
+    with transaction.atomic():
+        run = ReportRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
+        if run is None or run.status not in (RunStatus.QUEUED,):
+            return run
+        run.status = RunStatus.RUNNING
+        run.started_at = timezone.now()
+        run.save(update_fields=["status", "started_at"])
+    report = Report.objects.select_related("owner").get(pk=run.report_id)
+    schedule = ReportSchedule.objects.filter(report=report).first()
+    today = _run_today(run, schedule.time_zone if schedule else settings.REPORTING_TIME_ZONE)
+    try:
+        start, end = period_bounds(report.period, today=today, start=report.start_date, end=report.end_date)
+        if not run.file:  # a re-queued run keeps the file it built
+            stem = f"{slugify(report.name) or 'report'}-{end.isoformat()}-run{run.pk}"
+            folder = f"reports/{timezone.now():%Y/%m}"
+            built = report_build(report=report, start=start, end=end, directory=Path(settings.MEDIA_ROOT) / folder,
+                                 stem=stem)  # fmt: skip
+            run.file.name = f"{folder}/{built.filename}"
+            run.rows, run.bytes = built.rows, built.path.stat().st_size
+            run.period_start, run.period_end, run.facilities = start, end, built.facilities
+            run.data_as_of = built.data_as_of
+            run.summary = {"headline": built.headline, "suppressed": built.suppressed}
+            run.save(update_fields=["file", "rows", "bytes", "period_start", "period_end", "facilities",
+                                    "data_as_of", "summary"])  # fmt: skip
+            if built.unmasked:
+                audit_record(by=Actor(principal=report.owner), action="personal_data.export", obj=run,
+                             object_repr=f"{built.unmasked} application(s) with personal data", report=report.pk,
+                             rows=built.unmasked)  # fmt: skip
+    except ReportDataError as exc:
+        return report_run_fail(run=run, error=str(exc))
+    except Exception as exc:  # never sent as if it worked: the run fails and says why
+        logger.exception("report run %s failed while building", run.pk)
+        return report_run_fail(run=run, error=f"Building the file failed: {exc.__class__.__name__}: {exc}")
+    recipients = _recipients(run, report)
+    for recipient in recipients:
+        ReportDelivery.objects.get_or_create(run=run, recipient=recipient)
+    from reports.services.delivery import report_delivery_attempt
+
+    for delivery in run.deliveries.filter(status=DeliveryStatus.PENDING):
+        report_delivery_attempt(delivery_id=delivery.pk)
+    return report_run_settle(run_id=run.pk)
+
+
+def _recipients(run: ReportRun, report: Report) -> list[str]:
+    if run.trigger == RunTrigger.TEST:
+        email = run.requested_by.email if run.requested_by else ""
+        return [email] if email else []
+    return sorted(set(report.recipients))
+
+
+def report_run_fail(*, run: ReportRun, error: str) -> ReportRun:
+    run.status = RunStatus.FAILED
+    run.error = error
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "error", "finished_at"])
+    _after_outcome(run)
+    return run
+
+
+def report_run_settle(*, run_id: int) -> ReportRun:
+    """Once every delivery is sent or has failed for good, the run succeeds or fails."""
+    with transaction.atomic():
+        run = ReportRun.objects.select_for_update().get(pk=run_id)
+        if run.status != RunStatus.RUNNING:
+            return run
+        deliveries = list(run.deliveries.all())
+        if any(d.status == DeliveryStatus.PENDING for d in deliveries):
+            return run
+        failed = [d for d in deliveries if d.status == DeliveryStatus.FAILED]
+        if not deliveries:
+            run.status, run.error = RunStatus.FAILED, "No recipients: the report has none (a test email needs "\
+                "an email address on your account)."  # fmt: skip
+        elif failed:
+            run.status = RunStatus.FAILED
+            run.error = f"{len(failed)} of {len(deliveries)} deliveries failed: " + "; ".join(
+                f"{d.recipient}: {d.error}" for d in failed
+            )
+        else:
+            run.status, run.error = RunStatus.SUCCEEDED, ""
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+    _after_outcome(run)
+    return run
+
+
+def _after_outcome(run: ReportRun) -> None:
+    """Count consecutive failures of scheduled runs; disable after too many; tell people."""
+    report = Report.objects.select_related("owner").get(pk=run.report_id)
+    disabled = False
+    if run.trigger == RunTrigger.SCHEDULE:
+        if run.status == RunStatus.SUCCEEDED:
+            Report.objects.filter(pk=report.pk).update(consecutive_failures=0)
+        else:
+            report.consecutive_failures += 1
+            Report.objects.filter(pk=report.pk).update(consecutive_failures=report.consecutive_failures)
+            limit = settings.REPORT_MAX_CONSECUTIVE_FAILURES
+            if report.consecutive_failures >= limit and report.enabled:
+                report_disable(
+                    report=report,
+                    reason=f"Disabled after {limit} consecutive failed runs (last, run #{run.pk}: {run.error})",
+                )
+                disabled = True
+    if run.status == RunStatus.FAILED:
+        report_failure_notify(run=run, report=report, disabled=disabled)
+
+
+def report_failure_notify(*, run: ReportRun, report: Report, disabled: bool) -> None:
+    """Email the owner and every Admin. A failure to notify is logged, never raised."""
+    admins = User.objects.filter(is_active=True, role=Role.ADMIN).exclude(email="").values_list("email", flat=True)
+    to = sorted({*admins, *([report.owner.email] if report.owner.email else [])})
+    logger.warning("report %s run %s failed: %s", report.pk, run.pk, run.error)
+    if not to:
+        return
+    path = reverse("admin:reports_reportrun_change", args=[run.pk])
+    body = render_to_string(
+        "reports/email/failure.txt",
+        {"report": report, "run": run, "disabled": disabled, "admin_url": f"{settings.SITE_URL}{path}"},
+    )
+    subject = f"Report failed: {report.name}" + (" (schedule disabled)" if disabled else "")
+    try:
+        EmailMessage(subject=subject, body=body, to=to).send()
+    except Exception:
+        logger.exception("could not send the failure notice of report run %s", run.pk)
