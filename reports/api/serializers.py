@@ -41,11 +41,14 @@ class ReportSerializer(serializers.ModelSerializer):
     kpi = serializers.ChoiceField(choices=ReportKind.choices, help_text="a KPI of kpis.md, or `applications`")
     period = serializers.ChoiceField(choices=Period.choices, required=False)
     facilities = serializers.ListField(
-        child=serializers.CharField(max_length=32), required=False, help_text="codes; empty = all of yours"
+        child=serializers.CharField(max_length=32),
+        required=False,
+        write_only=True,
+        help_text="codes; empty = all of yours",
     )
     group_by = serializers.ChoiceField(choices=["facility"], allow_null=True, required=False)
     recipients = serializers.ListField(child=serializers.EmailField(), required=False, max_length=MAX_RECIPIENTS)
-    schedule = ScheduleSerializer(allow_null=True, required=False)
+    schedule = ScheduleSerializer(allow_null=True, required=False, write_only=True)
     owner = serializers.CharField(source="owner.username", read_only=True)
     next_run_at = serializers.SerializerMethodField()
 
@@ -95,7 +98,10 @@ class ReportSerializer(serializers.ModelSerializer):
         }
         errors: dict[str, list[str]] = {}
         start, end = merged["start_date"], merged["end_date"]
-        if ("start_date" in attrs or "end_date" in attrs) and "period" not in attrs:
+        dated = attrs.get("start_date") or attrs.get("end_date")
+        if dated and attrs.get("period") not in (None, Period.CUSTOM):
+            errors["period"] = ["Give a period or start_date/end_date, not both."]
+        if dated and "period" not in attrs:
             merged["period"] = attrs["period"] = Period.CUSTOM
         if not merged["period"]:
             merged["period"] = attrs["period"] = Period.LAST_7_DAYS

@@ -70,6 +70,7 @@ def schedule_set(*, report: Report, schedule: dict | None) -> None:
             existing.delete()
             if task:
                 task.delete()
+        report._state.fields_cache.pop("schedule", None)
         return
     cron_parse(schedule["crontab"])  # validated before; refuse a bad one here too
     if existing and existing.crontab == schedule["crontab"] and existing.time_zone == schedule["time_zone"]:
@@ -80,8 +81,6 @@ def schedule_set(*, report: Report, schedule: dict | None) -> None:
     existing.time_zone = schedule["time_zone"]
     existing.active_since = timezone.now()  # a new time starts from now: no back-fill
     existing.save()
-    if hasattr(report, "_state"):
-        report.schedule = existing
 
 
 def schedule_sync(report: Report) -> None:
@@ -104,6 +103,7 @@ def schedule_sync(report: Report) -> None:
     if schedule.periodic_task_id != task.pk:
         schedule.periodic_task = task
         schedule.save(update_fields=["periodic_task"])
+    report.schedule = schedule  # callers read the report's schedule with its beat entry
 
 
 @transaction.atomic

@@ -79,7 +79,7 @@ def attachment(message: EmailMessage):
     """(filename, bytes) of the message's one attachment."""
     parts = list(message.iter_attachments())
     assert len(parts) == 1, [p.get_filename() for p in parts]
-    return parts[0].get_filename(), parts[0].get_content()
+    return parts[0].get_filename(), parts[0].get_payload(decode=True)
 
 
 @pytest.fixture(autouse=True)

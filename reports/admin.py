@@ -1,0 +1,294 @@
+"""Reports in the operator console: definitions with their schedule and recent runs, runs and
+deliveries with their errors, and the actions an operator needs (run now, test email to me,
+resend). Every write goes through reports.services."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from accounts.models import Role
+from accounts.principals import Actor, principal_role
+from reports.building import kpi_options_clean
+from reports.models import APPLICATIONS, DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
+from reports.schedules import cron_parse, zone_parse
+from reports.services.definitions import FIELDS, report_save
+from reports.services.delivery import report_delivery_resend
+from reports.services.runs import report_run_request
+
+STATUS_COLOURS = {"succeeded": "#2e7d32", "sent": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}
+
+
+def badge(status: str) -> str:
+    return format_html('<b style="color:{}">{}</b>', STATUS_COLOURS.get(status, "#b26a00"), status)
+
+
+class ReportForm(forms.ModelForm):
+    schedule_crontab = forms.CharField(
+        label="Crontab", required=False, help_text="minute hour day-of-month month day-of-week, e.g. 0 7 * * 1 "
+        "(Mondays 07:00). Empty: run by hand only."
+    )  # fmt: skip
+    schedule_time_zone = forms.CharField(label="Time zone", required=False, initial="UTC",
+                                         help_text="IANA name, e.g. America/New_York")  # fmt: skip
+
+    class Meta:
+        model = Report
+        fields = ["owner", "name", "kpi", "period", "start_date", "end_date", "facilities", "group_by", "options",
+                  "format", "recipients", "enabled"]  # fmt: skip
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        schedule = getattr(self.instance, "schedule", None) if self.instance.pk and hasattr(
+            self.instance, "schedule") else None  # fmt: skip
+        if schedule:
+            self.initial.setdefault("schedule_crontab", schedule.crontab)
+            self.initial.setdefault("schedule_time_zone", schedule.time_zone)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        crontab, zone = data.get("schedule_crontab", "").strip(), data.get("schedule_time_zone", "").strip() or "UTC"
+        if crontab:
+            try:
+                cron_parse(crontab)
+            except ValueError as exc:
+                self.add_error("schedule_crontab", str(exc))
+            try:
+                zone_parse(zone)
+            except ValueError as exc:
+                self.add_error("schedule_time_zone", str(exc))
+            if not data.get("recipients"):
+                self.add_error("recipients", "A scheduled report needs at least one recipient.")
+        kpi, options = data.get("kpi"), data.get("options") or {}
+        if kpi == APPLICATIONS and (options or data.get("group_by")):
+            self.add_error("options", "The applications list takes no options and no grouping.")
+        elif kpi:
+            try:
+                kpi_options_clean(kpi, options if isinstance(options, dict) else {})
+            except ValueError as exc:
+                self.add_error("options", str(exc))
+        if data.get("period") == "custom" and not (data.get("start_date") and data.get("end_date")):
+            self.add_error("start_date", "Fixed dates need both a start and an end date.")
+        data["schedule"] = {"crontab": " ".join(crontab.split()), "time_zone": zone} if crontab else None
+        return data
+
+
+class RecentRunsInline(admin.TabularInline):
+    model = ReportRun
+    fields = ["run_link", "trigger", "status_badge", "scheduled_for", "finished_at", "rows", "bytes", "error"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = "runs of the last 60 days"
+    ordering = ["-created_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(created_at__gte=timezone.now() - timedelta(days=60))
+
+    @admin.display(description="run")
+    def run_link(self, run: ReportRun) -> str:
+        return format_html('<a href="{}">#{}</a>', reverse("admin:reports_reportrun_change", args=[run.pk]), run.pk)
+
+    @admin.display(description="status")
+    def status_badge(self, run: ReportRun) -> str:
+        return badge(run.status)
+
+
+@admin.register(Report)
+class ReportAdmin(admin.ModelAdmin):
+    form = ReportForm
+    list_display = ["name", "owner", "kpi", "format", "period", "schedule_display", "enabled", "last_run",
+                    "disabled_reason"]  # fmt: skip
+    list_filter = ["kpi", "format", "enabled", "period"]
+    search_fields = ["name", "owner__username", "recipients"]
+    date_hierarchy = "created_at"
+    autocomplete_fields = ["owner"]
+    filter_horizontal = ["facilities"]
+    readonly_fields = ["consecutive_failures", "disabled_reason", "beat_entry", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["owner", "name", "kpi", "options", "format", "enabled"]}),
+        ("Data", {"fields": ["period", "start_date", "end_date", "facilities", "group_by"]}),
+        ("Delivery", {"fields": ["recipients", "schedule_crontab", "schedule_time_zone", "beat_entry"]}),
+        ("State", {"fields": ["consecutive_failures", "disabled_reason", "created_at", "updated_at"]}),
+    ]
+    inlines = [RecentRunsInline]
+    actions = ["run_now", "send_test_email_to_me"]
+
+    def get_queryset(self, request) -> QuerySet:
+        queryset = super().get_queryset(request).select_related("owner", "schedule__periodic_task")
+        if principal_role(request.user) == Role.ADMIN:
+            return queryset
+        return queryset.filter(owner=request.user)
+
+    def get_changeform_initial_data(self, request) -> dict:
+        return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
+
+    @admin.display(description="schedule")
+    def schedule_display(self, report: Report) -> str:
+        schedule = getattr(report, "schedule", None) if hasattr(report, "schedule") else None
+        if schedule is None:
+            return "by hand"
+        paused = schedule.periodic_task is not None and not schedule.periodic_task.enabled
+        return f"{schedule.crontab} ({schedule.time_zone})" + (" — paused" if paused else "")
+
+    @admin.display(description="last run")
+    def last_run(self, report: Report) -> str:
+        run = report.runs.order_by("-created_at").first()
+        if run is None:
+            return "—"
+        url = reverse("admin:reports_reportrun_change", args=[run.pk])
+        return format_html('<a href="{}">#{} {}</a>', url, run.pk, badge(run.status))
+
+    @admin.display(description="beat entry")
+    def beat_entry(self, report: Report) -> str:
+        schedule = getattr(report, "schedule", None) if report.pk and hasattr(report, "schedule") else None
+        if schedule is None or schedule.periodic_task_id is None:
+            return "—"
+        url = reverse("admin:django_celery_beat_periodictask_change", args=[schedule.periodic_task_id])
+        state = "enabled" if schedule.periodic_task.enabled else "paused"
+        return format_html('<a href="{}">{}</a> ({})', url, schedule.periodic_task.name, state)
+
+    def save_model(self, request, obj: Report, form, change: bool) -> None:
+        values = {name: form.cleaned_data[name] for name in FIELDS if name in form.cleaned_data}
+        current = Report.objects.get(pk=obj.pk) if change else None
+        saved = report_save(
+            by=Actor.from_request(request),
+            report=current,
+            owner=None if change else form.cleaned_data["owner"],
+            facilities=list(form.cleaned_data.get("facilities") or []),
+            schedule=form.cleaned_data.get("schedule"),
+            **values,
+        )
+        obj.pk = saved.pk
+        form.instance = saved
+
+    def save_related(self, request, form, formsets, change: bool) -> None:
+        """Facilities and the schedule were saved by report_save; the runs inline is read-only."""
+
+    @admin.action(description="Run now (send to the recipients)")
+    def run_now(self, request, queryset: QuerySet) -> None:
+        runs = [report_run_request(report=r, by=Actor.from_request(request)) for r in queryset]
+        self.message_user(request, f"Queued {len(runs)} run(s): " + ", ".join(f"#{run.pk}" for run in runs)
+                          + ". They appear under Report runs as they progress.", messages.SUCCESS)  # fmt: skip
+
+    @admin.action(description="Send a test email to me")
+    def send_test_email_to_me(self, request, queryset: QuerySet) -> None:
+        if not request.user.email:
+            self.message_user(request, "Your account has no email address; add one first.", messages.ERROR)
+            return
+        runs = [report_run_request(report=r, by=Actor.from_request(request), trigger=RunTrigger.TEST) for r in queryset]
+        self.message_user(request, f"Queued {len(runs)} test run(s) to {request.user.email}.", messages.SUCCESS)
+
+
+class DeliveryInline(admin.TabularInline):
+    model = ReportDelivery
+    fields = ["recipient", "status_badge", "attempts", "sent_at", "error"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+
+    @admin.display(description="status")
+    def status_badge(self, delivery: ReportDelivery) -> str:
+        return badge(delivery.status)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History: nothing here is edited by hand."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ReportRun)
+class ReportRunAdmin(ReadOnlyAdmin):
+    list_display = ["id", "report", "trigger", "status_badge", "scheduled_for", "started_at", "finished_at", "rows",
+                    "size", "short_error"]  # fmt: skip
+    list_filter = ["status", "trigger", "report__kpi"]
+    search_fields = ["report__name", "error"]
+    date_hierarchy = "created_at"
+    list_select_related = ["report"]
+    fields = ["report_link", "trigger", "status", "scheduled_for", "requested_by", "created_at", "started_at",
+              "finished_at", "period_start", "period_end", "facilities", "rows", "bytes", "download", "data_as_of",
+              "summary", "error"]  # fmt: skip
+    readonly_fields = fields
+    inlines = [DeliveryInline]
+    actions = ["resend_failed"]
+
+    def get_queryset(self, request) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if principal_role(request.user) == Role.ADMIN:
+            return queryset
+        return queryset.filter(report__owner=request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, run: ReportRun) -> str:
+        return badge(run.status)
+
+    @admin.display(description="size", ordering="bytes")
+    def size(self, run: ReportRun) -> str:
+        return f"{run.bytes / 1024:,.0f} KB" if run.bytes else "—"
+
+    @admin.display(description="error")
+    def short_error(self, run: ReportRun) -> str:
+        return run.error[:120]
+
+    @admin.display(description="report")
+    def report_link(self, run: ReportRun) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("admin:reports_report_change", args=[run.report_id]),
+                           run.report)  # fmt: skip
+
+    @admin.display(description="file")
+    def download(self, run: ReportRun) -> str:
+        if not run.file:
+            return "—"
+        return format_html('<a href="{}">download</a>', reverse("api:report-run-download", args=[run.pk]))
+
+    @admin.action(description="Resend failed deliveries")
+    def resend_failed(self, request, queryset: QuerySet) -> None:
+        failed = ReportDelivery.objects.filter(run__in=queryset, status=DeliveryStatus.FAILED)
+        resent = [report_delivery_resend(delivery=d, by=Actor.from_request(request)) for d in failed]
+        self.message_user(request, f"Resending {len(resent)} failed delivery(ies).", messages.SUCCESS)
+
+
+@admin.register(ReportDelivery)
+class ReportDeliveryAdmin(ReadOnlyAdmin):
+    list_display = ["recipient", "run", "status_badge", "attempts", "sent_at", "updated_at", "error"]
+    list_filter = ["status"]
+    search_fields = ["recipient", "run__report__name"]
+    date_hierarchy = "updated_at"
+    list_select_related = ["run__report"]
+    fields = ["run", "recipient", "status", "attempts", "sent_at", "updated_at", "error"]
+    readonly_fields = fields
+    actions = ["resend"]
+
+    def get_queryset(self, request) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if principal_role(request.user) == Role.ADMIN:
+            return queryset
+        return queryset.filter(run__report__owner=request.user)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, delivery: ReportDelivery) -> str:
+        return badge(delivery.status)
+
+    @admin.action(description="Resend (failed deliveries only)")
+    def resend(self, request, queryset: QuerySet) -> None:
+        failed = queryset.filter(status=DeliveryStatus.FAILED)
+        resent = [report_delivery_resend(delivery=d, by=Actor.from_request(request)) for d in failed]
+        self.message_user(request, f"Resending {len(resent)} failed delivery(ies).", messages.SUCCESS)
