@@ -169,7 +169,10 @@ class ReportAdmin(admin.ModelAdmin):
         form.instance = saved
 
     def save_related(self, request, form, formsets, change: bool) -> None:
-        """Facilities and the schedule were saved by report_save; the runs inline is read-only."""
+        """Facilities and the schedule were saved by report_save; the runs inline is read-only
+        (saving it changes nothing, and lets the admin log what happened)."""
+        for formset in formsets:
+            self.save_formset(request, form, formset, change=change)
 
     @admin.action(description="Run now (send to the recipients)")
     def run_now(self, request, queryset: QuerySet) -> None:

@@ -143,8 +143,25 @@ def mallory(db):
 
 
 @pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[CeleryProcess]:
-    """One real worker (prefork, one child) consuming this run's queue through the Redis broker."""
+def worker_smtp(tmp_path_factory):
+    """The SMTP server (aiosmtpd on loopback) and file folder of the session's worker."""
+    from aiosmtpd.controller import Controller
+
+    from tests.smtp import Mailbox, free_port
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    mailbox.port = controller.port
+    mailbox.media_root = str(tmp_path_factory.mktemp("worker-media"))
+    yield mailbox
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, worker_smtp) -> Iterator[CeleryProcess]:
+    """One real worker (prefork, one child) consuming this run's queue through the Redis broker;
+    it emails through the session's loopback SMTP server."""
     log_path = tmp_path_factory.mktemp("celery") / "worker.log"
     worker = CeleryProcess(
         "worker",
@@ -159,6 +176,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory) 
         "--without-mingle",
         "--without-gossip",
         log_path=log_path,
+        env={"EMAIL_URL": f"smtp://127.0.0.1:{worker_smtp.port}", "MEDIA_ROOT": worker_smtp.media_root},
     )
     with django_db_blocker.unblock():
         try:

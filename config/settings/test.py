@@ -14,5 +14,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 _RUN_ID = env("TEST_RUN_ID", default=f"t{os.getpid()}")
 CACHES["default"]["KEY_PREFIX"] = _RUN_ID
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_QUEUE", default=f"{_RUN_ID}-celery")
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+if not env("EMAIL_URL", default=""):  # worker processes of the tests get a loopback SMTP server
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOGGING["root"]["level"] = env("LOG_LEVEL", default="WARNING")

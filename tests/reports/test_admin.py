@@ -1,0 +1,84 @@
+"""Reports in the operator console: define with a schedule, run now, test email, runs and resends."""
+
+from __future__ import annotations
+
+import pytest
+
+from accounts.models import AuditEvent
+from reports.models import Report, ReportDelivery, ReportRun
+from reports.services.runs import report_run_execute
+from tests.reports.conftest import make_report
+
+pytestmark = pytest.mark.django_db
+
+
+def form(owner, facility, **changes) -> dict:
+    data = {
+        "owner": owner.pk, "name": "Weekly revenue", "kpi": "revenue", "period": "previous_week", "start_date": "",
+        "end_date": "", "facilities": [facility.pk], "group_by": "", "options": "{}", "format": "xlsx",
+        "recipients": "cfo@example.com", "enabled": "on", "schedule_crontab": "0 7 * * 1",
+        "schedule_time_zone": "Europe/Paris", "runs-TOTAL_FORMS": "0", "runs-INITIAL_FORMS": "0",
+    }  # fmt: skip
+    return {**data, **changes}
+
+
+def test_an_operator_defines_a_scheduled_report_on_one_page(admin_client, alice, facility_a):
+    response = admin_client.post("/admin/reports/report/add/", form(alice, facility_a))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    report = Report.objects.get(name="Weekly revenue")
+    assert report.owner == alice and list(report.facilities.all()) == [facility_a]
+    assert (report.schedule.crontab, report.schedule.time_zone) == ("0 7 * * 1", "Europe/Paris")
+    assert report.schedule.periodic_task.enabled
+    assert AuditEvent.objects.filter(action="report.create", object_id=str(report.pk)).exists()
+    page = admin_client.get(f"/admin/reports/report/{report.pk}/change/")
+    assert b"0 7 * * 1" in page.content and b"Report #" in page.content
+
+
+def test_a_bad_schedule_is_refused_with_its_reason(admin_client, alice, facility_a):
+    response = admin_client.post("/admin/reports/report/add/", form(alice, facility_a, schedule_crontab="0 7 * *"))
+
+    assert response.status_code == 200
+    assert b"Use five fields" in response.content
+    assert not Report.objects.exists()
+
+
+def test_run_now_and_test_email_actions_queue_runs(admin_client, alice, facility_a):
+    report = make_report(alice)
+
+    admin_client.post("/admin/reports/report/", {"action": "run_now", "_selected_action": [report.pk]})
+    page = admin_client.post(
+        "/admin/reports/report/", {"action": "send_test_email_to_me", "_selected_action": [report.pk]}, follow=True
+    )
+
+    assert sorted(ReportRun.objects.values_list("trigger", flat=True)) == ["manual", "test"]
+    assert b"Queued 1 test run(s) to admin@example.com" in page.content
+
+
+def test_runs_show_deliveries_and_errors_and_failed_ones_can_be_resent(smtp, admin_client, alice, facility_a):
+    smtp.refused.add("gone@example.com")
+    run = report_run_execute(
+        run_id=ReportRun.objects.create(report=make_report(alice, recipients=["gone@example.com"]), trigger="manual").pk
+    )
+
+    listing = admin_client.get("/admin/reports/reportrun/", {"status": "failed"})
+    detail = admin_client.get(f"/admin/reports/reportrun/{run.pk}/change/")
+    admin_client.post("/admin/reports/reportrun/", {"action": "resend_failed", "_selected_action": [run.pk]})
+
+    assert b"gone@example.com: 550" in listing.content
+    assert b"mailbox unavailable" in detail.content
+    delivery = ReportDelivery.objects.get(run=run)
+    assert (delivery.status, delivery.attempts) == ("pending", 0)
+    assert AuditEvent.objects.filter(action="report.delivery_resend").exists()
+
+
+@pytest.mark.parametrize("path", ["/admin/reports/reportrun/add/", "/admin/reports/reportdelivery/add/"])
+def test_runs_and_deliveries_are_history_not_forms(admin_client, path):
+    assert admin_client.get(path).status_code == 403
+
+
+def test_every_reports_page_loads(admin_client, alice, facility_a):
+    report = make_report(alice, schedule={"crontab": "0 7 * * *", "time_zone": "UTC"})
+    for path in ["/admin/reports/report/", f"/admin/reports/report/{report.pk}/change/", "/admin/reports/report/add/",
+                 "/admin/reports/reportrun/", "/admin/reports/reportdelivery/"]:  # fmt: skip
+        assert admin_client.get(path).status_code == 200, path
