@@ -28,6 +28,7 @@ run: install
 	  echo "  Operator console  http://$(HOST):$(PORT)/admin/"; \
 	  echo "  API docs          http://$(HOST):$(PORT)/api/docs/"; \
 	  echo "  Health            http://$(HOST):$(PORT)/health/"; \
+	  if [ -z "$$EMAIL_URL" ]; then echo "  Report emails     written as files to var/mail/ (set EMAIL_URL for SMTP)"; fi; \
 	  echo "  Stop with Ctrl-C."; \
 	  echo ""; \
 	  exec env HOST=$(HOST) DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(VENV)/bin/honcho start --port $(PORT) web worker beat'

@@ -7,12 +7,14 @@ from django.db import transaction
 from accounts.demo import seed_facilities, seed_users
 from analytics.services.refresh import refresh_request, refresh_runs_execute
 from events.seeding import demo_history_load
+from reports.demo import seed_reports
 
 
 class Command(BaseCommand):
     help = (
-        "Load deterministic demo data: facilities and one user per role. Safe to run again: it "
-        "updates what is there. Demo users get DEMO_PASSWORD (default shown on output)."
+        "Load deterministic demo data: facilities, one user per role, two scheduled reports and "
+        "~18 months of history sent through the ingestion service. Safe to run again: it updates "
+        "what is there. Demo users get DEMO_PASSWORD (default shown on output)."
     )
 
     def add_arguments(self, parser) -> None:
@@ -33,6 +35,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  {user.username:<16} role {user.role:<10} facilities {', '.join(codes):<26} password {password!r}"
             )
+        reports = seed_reports()
+        self.stdout.write(self.style.SUCCESS(f"demo reports: {', '.join(r.name for r in reports)}"))
         if no_history:
             return
         self.stdout.write("demo history: sending events through the ingestion service…")
