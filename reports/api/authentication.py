@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core import signing
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
@@ -48,3 +49,16 @@ class SignedLinkAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return 'Token realm="report download link"'
+
+
+class SignedLinkScheme(OpenApiAuthenticationExtension):
+    target_class = "reports.api.authentication.SignedLinkAuthentication"
+    name = "SignedLink"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "query",
+            "name": "token",
+            "description": "The signed, expiring token of a report email's download link.",
+        }

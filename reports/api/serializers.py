@@ -3,7 +3,7 @@ through reports.services."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -70,7 +70,7 @@ class ReportSerializer(serializers.ModelSerializer):
         data["schedule"] = {"crontab": schedule.crontab, "time_zone": schedule.time_zone} if schedule else None
         return data
 
-    def get_next_run_at(self, instance: Report):
+    def get_next_run_at(self, instance: Report) -> datetime | None:
         if not instance.enabled or not hasattr(instance, "schedule"):
             return None
         schedule = instance.schedule

@@ -152,7 +152,7 @@ def run_api(bodies: list[bytes], *, clients: int, port: int, key: str) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=4.2, help="demo history scale (4.2 gives ~1M events)")
-    parser.add_argument("--only", choices=["events", "kpis"], help="run one part (default: both)")
+    parser.add_argument("--only", choices=["events", "kpis", "reports"], help="run one part (default: all)")
     args = parser.parse_args()
 
     base_url = os.environ.get("DATABASE_URL")
@@ -177,14 +177,20 @@ def main() -> None:
     call_command("seed_demo", no_history=True, verbosity=0)
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, object] = {}
-    if args.only != "kpis":
+    if args.only in (None, "events"):
         bench_events(args, env, results)
-    if args.only != "events":
+    if args.only in (None, "kpis"):
         from tests.bench import kpis, load
 
         truncate_event_data()
         kpis.run(results)
         load.run(results, env)
+    if args.only in (None, "reports"):
+        from tests.bench import reports
+
+        if args.only == "reports":
+            truncate_event_data()
+        reports.run(results, env)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
 
