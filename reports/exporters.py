@@ -114,6 +114,22 @@ def _xlsx_cell(sheet, value: Any, kind: Kind) -> WriteOnlyCell:
     return cell
 
 
+def _fast_value(sheet, value: Any, kind: Kind) -> Any:
+    """A plain value where openpyxl types it right by itself (most cells of a large export):
+    ordinary text stays text, a date gets openpyxl's own yyyy-mm-dd. Building a styled cell
+    per value is what makes big workbooks slow; only cells that need more get one."""
+    if value is None:
+        return None
+    if kind == Kind.DATE:
+        if type(value) is date:
+            return value
+        return _xlsx_cell(sheet, value, kind)
+    text = value if type(value) is str else str(value)
+    if text.startswith(FORMULA_PREFIXES):
+        return _xlsx_cell(sheet, text, kind)
+    return text
+
+
 @dataclass(frozen=True)
 class ChartSpec:
     """A native line chart of ``value_keys`` against the first column (the dates or buckets)."""
@@ -148,8 +164,11 @@ def export_xlsx(
         header.append(cell)
     sheet.append(header)
     count = 0
+    plain = [column.kind in (Kind.TEXT, Kind.ID, Kind.DATE) for column in columns]  # openpyxl types these itself
+    writers = [(column.key, column.kind, _fast_value if simple else _xlsx_cell)
+               for column, simple in zip(columns, plain, strict=True)]  # fmt: skip
     for row in rows:
-        sheet.append([_xlsx_cell(sheet, row.get(column.key), column.kind) for column in columns])
+        sheet.append([write(sheet, row.get(key), kind) for key, kind, write in writers])
         count += 1
     last_column = get_column_letter(len(columns))
     sheet.auto_filter.ref = f"A1:{last_column}{count + 1}"

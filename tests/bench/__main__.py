@@ -153,13 +153,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=4.2, help="demo history scale (4.2 gives ~1M events)")
     parser.add_argument("--only", choices=["events", "kpis", "reports"], help="run one part (default: all)")
+    parser.add_argument("--keep-db", action="store_true", help="reuse the bench database instead of recreating it")
     args = parser.parse_args()
 
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:
         sys.exit("DATABASE_URL is not set: run through `make bench`")
     url = bench_database_url(base_url)
-    recreate_database(url)
+    if not args.keep_db:
+        recreate_database(url)
     env = {
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -188,8 +190,6 @@ def main() -> None:
     if args.only in (None, "reports"):
         from tests.bench import reports
 
-        if args.only == "reports":
-            truncate_event_data()
         reports.run(results, env)
     (OUT / "results.json").write_text(json.dumps(results, indent=2, default=str))
     print(json.dumps(results, indent=2, default=str))
