@@ -13,10 +13,22 @@ class View:
     table: str  # the materialized view in PostgreSQL
     definition: str  # its SELECT, also run over base tables for ?fresh=true
     group: str  # refresh schedules pick views by group
+    depends: tuple[str, ...] = ()  # keys of the views its definition reads (listed, and refreshed, before it)
 
     def source(self, *, fresh: bool) -> str:
         """What to select from: the stored view, or its definition over the base tables."""
-        return f"({self.definition}) AS {self.table}" if fresh else self.table
+        return f"({self.fresh_definition()}) AS {self.table}" if fresh else self.table
+
+    def fresh_definition(self) -> str:
+        """The definition over the base tables only: each view it reads becomes a CTE of the same
+        name, which PostgreSQL resolves before (so instead of) the stored view."""
+        if not self.depends:
+            return self.definition
+        ctes = ", ".join(f"{BY_KEY[key].table} AS ({BY_KEY[key].fresh_definition()})" for key in self.depends)
+        definition = self.definition.strip()
+        if definition.upper().startswith("WITH "):  # one WITH list: the views it reads, then its own
+            return f"WITH {ctes}, {definition[5:]}"
+        return f"WITH {ctes} {definition}"
 
 
 VIEWS: list[View] = [
@@ -25,24 +37,38 @@ VIEWS: list[View] = [
     View("offers", "analytics_offers", viewdefs.OFFERS_V1, "pipeline"),
     View("jobs", "analytics_jobs", viewdefs.JOBS_V1, "pipeline"),
     View("recruiter_daily", "analytics_recruiter_daily", viewdefs.RECRUITER_DAILY_V1, "pipeline"),
+    View("recruiter_totals", "analytics_recruiter_totals", viewdefs.RECRUITER_TOTALS_V1, "pipeline",
+         ("recruiter_daily",)),
     View("compliance_daily", "analytics_compliance_daily", viewdefs.COMPLIANCE_DAILY_V1, "compliance"),
     View("revenue_daily", "analytics_revenue_daily", viewdefs.REVENUE_DAILY_V1, "revenue"),
+    View("revenue_days", "analytics_revenue_days", viewdefs.REVENUE_DAYS_V1, "revenue", ("revenue_daily",)),
     View("placements", "analytics_placements", viewdefs.PLACEMENTS_V1, "revenue"),
     View("outreach_daily", "analytics_outreach_daily", viewdefs.OUTREACH_DAILY_V1, "outreach"),
     View("outreach_replies", "analytics_outreach_replies", viewdefs.OUTREACH_REPLIES_V1, "outreach"),
+    View("reply_histogram", "analytics_reply_histogram", viewdefs.REPLY_HISTOGRAM_V1, "outreach",
+         ("outreach_replies",)),
     View("candidate_contacts", "analytics_candidate_contacts", viewdefs.CANDIDATE_CONTACTS_V1, "outreach"),
     View("candidate_applications", "analytics_candidate_applications", viewdefs.CANDIDATE_APPLICATIONS_V1, "outreach"),
+    View("contact_firsts", "analytics_contact_firsts", viewdefs.CONTACT_FIRSTS_V1, "outreach",
+         ("candidate_contacts", "candidate_applications")),
     View("candidate_skills", "analytics_candidate_skills", viewdefs.CANDIDATE_SKILLS_V1, "skills"),
     View("actor_days", "analytics_actor_days", viewdefs.ACTOR_DAYS_V1, "engagement"),
+    View("actor_day_sets", "analytics_actor_day_sets", viewdefs.ACTOR_DAY_SETS_V1, "engagement", ("actor_days",)),
+    View("actor_first_seen", "analytics_actor_first_seen", viewdefs.ACTOR_FIRST_SEEN_V1, "engagement",
+         ("actor_days",)),
     View("event_types_daily", "analytics_event_types_daily", viewdefs.EVENT_TYPES_DAILY_V1, "engagement"),
-]
+]  # fmt: skip
 BY_KEY = {view.key: view for view in VIEWS}
 GROUPS = sorted({view.group for view in VIEWS})
 
 
 def views_named(names: list[str] | None) -> list[View]:
-    """Views by key or group name, in refresh order; all when ``names`` is empty."""
+    """Views by key or group name, in refresh order; all when ``names`` is empty. A view read by
+    other views brings them along, so a derived view is never older than what it is made from."""
     if not names:
         return list(VIEWS)
-    wanted = set(names)
-    return [view for view in VIEWS if view.key in wanted or view.group in wanted]
+    wanted = {view.key for view in VIEWS if view.key in names or view.group in names}
+    for view in VIEWS:  # dependencies come first in VIEWS, so one pass reaches every dependant
+        if wanted.intersection(view.depends):
+            wanted.add(view.key)
+    return [view for view in VIEWS if view.key in wanted]

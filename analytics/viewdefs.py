@@ -122,3 +122,106 @@ FROM events_event
 WHERE actor IS NOT NULL AND actor <> ''
 GROUP BY local_date, facility_id, type
 """
+
+# --- V1 of the coarse views (migration 0005). Each reads a finer view above (its dependency in
+# `analytics.registry`); ``?fresh=true`` runs it over that view's own definition instead. -------
+
+# Recruiter totals over every facility together, per (month, actor) and per (day, actor): a
+# request for all facilities adds whole months and the days of the partial months at the edges.
+RECRUITER_TOTALS_V1 = """
+WITH daily AS (
+    SELECT occurred_date, actor, sum(status_changes)::bigint AS status_changes, sum(hires)::bigint AS hires,
+           sum(seconds_to_hire_sum)::bigint AS seconds_to_hire_sum
+    FROM analytics_recruiter_daily
+    GROUP BY occurred_date, actor
+)
+SELECT 'day'::text AS grain, occurred_date AS bucket, actor, status_changes, hires, seconds_to_hire_sum FROM daily
+UNION ALL
+SELECT 'month'::text, date_trunc('month', occurred_date)::date, actor, sum(status_changes)::bigint, sum(hires)::bigint,
+       sum(seconds_to_hire_sum)::bigint
+FROM daily
+GROUP BY date_trunc('month', occurred_date), actor
+"""
+
+# Revenue per (facility, day issued, the placement's previous invoice day): sums stay exact, and
+# the placements invoiced in a period are the rows in it whose previous invoice day is before it
+# (or none), so distinct placements are a sum. An invoice names its placement's facility.
+REVENUE_DAYS_V1 = """
+SELECT facility_id, issued_date, prev_date, sum(revenue) AS revenue, sum(invoices)::bigint AS invoices,
+       count(*)::bigint AS placements
+FROM (
+    SELECT facility_id, issued_date, revenue, invoices,
+           lag(issued_date) OVER (PARTITION BY facility_id, placement_id ORDER BY issued_date) AS prev_date
+    FROM analytics_revenue_daily
+) invoiced
+GROUP BY facility_id, issued_date, prev_date
+"""
+
+# Replies per (day sent, response-time bucket) over every facility, with each bucket's smallest
+# and largest response: the median's bucket is found from these counts and the exact median read
+# from the replies in that bucket only. Buckets: 1, 5, 15, 30 minutes, every hour to 3 days, every
+# day to 30, every month to a year.
+REPLY_HISTOGRAM_V1 = """
+SELECT sent_date, width_bucket(seconds_to_reply, ARRAY[60, 300, 900, 1800, 3600, 7200, 10800, 14400, 18000,
+       21600, 25200, 28800, 32400, 36000, 39600, 43200, 46800, 50400, 54000, 57600, 61200, 64800, 68400, 72000,
+       75600, 79200, 82800, 86400, 90000, 93600, 97200, 100800, 104400, 108000, 111600, 115200, 118800, 122400,
+       126000, 129600, 133200, 136800, 140400, 144000, 147600, 151200, 154800, 158400, 162000, 165600, 169200,
+       172800, 176400, 180000, 183600, 187200, 190800, 194400, 198000, 201600, 205200, 208800, 212400, 216000,
+       219600, 223200, 226800, 230400, 234000, 237600, 241200, 244800, 248400, 252000, 255600, 259200, 345600,
+       432000, 518400, 604800, 691200, 777600, 864000, 950400, 1036800, 1123200, 1209600, 1296000, 1382400,
+       1468800, 1555200, 1641600, 1728000, 1814400, 1900800, 1987200, 2073600, 2160000, 2246400, 2332800,
+       2419200, 2505600, 2592000, 5184000, 7776000, 10368000, 12960000, 15552000, 18144000, 20736000, 23328000,
+       25920000, 28512000, 31536000]::bigint[]) AS bucket,
+       count(*)::bigint AS replies, min(seconds_to_reply) AS low, max(seconds_to_reply) AS high
+FROM analytics_outreach_replies
+GROUP BY 1, 2
+"""
+
+# Per candidate and contact day (any facility): the candidate's previous contact day and whether
+# an application (any facility) followed that day's first message within 30 days. The candidates
+# messaged in a period are the rows in it whose previous contact day is before it (or none), and
+# those rows are each candidate's first contact in the period: conversion over every facility is
+# a sum.
+CONTACT_FIRSTS_V1 = """
+SELECT sent_date, prev_date, converted, count(*)::bigint AS candidates
+FROM (
+    SELECT c.sent_date, lag(c.sent_date) OVER (PARTITION BY c.candidate_id ORDER BY c.sent_date) AS prev_date,
+           EXISTS (
+               SELECT 1 FROM analytics_candidate_applications a
+               WHERE a.candidate_id = c.candidate_id
+                 AND a.applied_at >= c.first_at AND a.applied_at <= c.first_at + interval '30 days'
+           ) AS converted
+    FROM (
+        SELECT candidate_id, sent_date, min(first_sent_at) AS first_at
+        FROM analytics_candidate_contacts
+        GROUP BY candidate_id, sent_date
+    ) c
+) contacted
+GROUP BY sent_date, prev_date, converted
+"""
+
+# Actors per day by the set of facilities they were active at that day (``unscoped``: also at
+# events naming no facility) and their previous active day (anywhere). One actor-day is one row
+# of the inner query, so distinct actors per day are sums for any scope (the sets that meet it),
+# and over every facility the distinct actors of any window are the rows in it whose previous
+# active day is before it.
+ACTOR_DAY_SETS_V1 = """
+SELECT local_date, facility_ids, unscoped, prev_date, count(*)::bigint AS actors
+FROM (
+    SELECT local_date, actor,
+           coalesce(array_agg(facility_id ORDER BY facility_id) FILTER (WHERE facility_id IS NOT NULL),
+                    '{}') AS facility_ids,
+           bool_or(facility_id IS NULL) AS unscoped,
+           lag(local_date) OVER (PARTITION BY actor ORDER BY local_date) AS prev_date
+    FROM analytics_actor_days
+    GROUP BY actor, local_date
+) actor_day
+GROUP BY local_date, facility_ids, unscoped, prev_date
+"""
+
+# Each actor's first active day per facility (or none): the first event in a scope, for retention.
+ACTOR_FIRST_SEEN_V1 = """
+SELECT actor, facility_id, min(local_date) AS first_date
+FROM analytics_actor_days
+GROUP BY actor, facility_id
+"""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 
 from django.db import connection
@@ -47,3 +48,58 @@ def next_month(day: date) -> date:
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
+
+
+def covers_every_facility(facility_ids: list[int]) -> bool:
+    """Whether the scope holds every facility. Then views kept over every facility together answer
+    exactly (facilities cannot be deleted while records name them)."""
+    missing = fetch("SELECT EXISTS (SELECT 1 FROM accounts_facility WHERE NOT id = ANY(%s))", [list(facility_ids)])
+    return not missing[0][0]
+
+
+def month_split(start: date, end: date) -> tuple[date, date, list[tuple[date, date]]]:
+    """The period as whole months [first, after) and the day ranges of the partial months left
+    at its edges (first == after when no month lies wholly inside)."""
+    first = start if start.day == 1 else next_month(start)
+    after = month_start(end + timedelta(days=1))
+    if first >= after:
+        return first, first, [(start, end)]
+    edges = [(start, first - timedelta(days=1))] if start < first else []
+    if after <= end:
+        edges.append((after, end))
+    return first, after, edges
+
+
+class ByFacility(Mapping):
+    """A selector's answer, {None: overall metrics, facility id: metrics}, whose per-facility part
+    is computed on first access: only ``group_by=facility`` reads it, and building the metrics of
+    every facility costs more than the overall answer itself. ``rows()`` returns that part."""
+
+    def __init__(self, overall: dict, rows: Callable[[], dict]) -> None:
+        self._overall = overall
+        self._rows = rows
+        self._data: dict | None = None
+
+    def _all(self) -> dict:
+        if self._data is None:
+            self._data = {**self._rows(), OVERALL: self._overall}
+        return self._data
+
+    def __getitem__(self, key):
+        if key is OVERALL:
+            return self._overall
+        return self._all()[key]
+
+    def get(self, key, default=None):
+        if key is OVERALL:
+            return self._overall
+        return self._all().get(key, default)
+
+    def __iter__(self) -> Iterator:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+    def __repr__(self) -> str:
+        return f"ByFacility({self._all()!r})"

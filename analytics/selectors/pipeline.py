@@ -1,8 +1,8 @@
 """Pipeline KPIs (kpis.md, "Pipeline"), read from the materialized views.
 
-Every query groups by GROUPING SETS ((facility_id), ()), so one statement gives the overall
-figure and, for ``group_by=facility``, each facility's, and medians are computed over the
-exact durations (never averaged across facilities).
+The overall figures come from queries over the whole scope, each facility's (for
+``group_by=facility``) from the same queries grouped by facility, so medians are computed over
+the exact durations (never combined from per-facility medians).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import date
 
 from analytics.privacy import Breakdown, Count, Mean, Rate, round2
 from analytics.registry import BY_KEY
-from analytics.selectors.base import OVERALL, SECONDS_PER_DAY, fetch, keyed
+from analytics.selectors.base import OVERALL, SECONDS_PER_DAY, ByFacility, fetch, keyed
 from events.models.records import STAGES, ApplicationStatus
 
 PIPELINE_VIEWS = ["pipeline_cohort", "hires", "offers", "jobs"]
@@ -23,72 +23,75 @@ def _days(seconds) -> float | None:
 
 
 def _grouped(sql: str, params: list) -> dict:
-    """One row per key of a GROUPING SETS ((facility_id), ()) query (None: the overall row)."""
+    """One row per key of a query keyed like keyed() reads it (None: the overall row)."""
     return {key: rows[0] for key, rows in keyed(fetch(sql, params)).items()}
 
 
 def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
-    """{facility_id or None: metrics} for the overall answer and each facility with data."""
+    """{facility_id or None: metrics} for the overall answer and each facility with data (the
+    facilities' part computed when first read)."""
     ids = list(facility_ids)
     source = {key: BY_KEY[key].source(fresh=fresh) for key in PIPELINE_VIEWS}
     scope = [ids, start, end]
 
-    cohort: dict = defaultdict(lambda: defaultdict(int))
-    for facility_id, status, stage, count in fetch(
-        f"""
-        SELECT facility_id, status, furthest_stage, sum(applications)
-        FROM {source["pipeline_cohort"]}
-        WHERE facility_id = ANY(%s) AND applied_date BETWEEN %s AND %s
-        GROUP BY facility_id, status, furthest_stage
-        """,  # noqa: S608 - view names come from the registry
-        scope,
-    ):
-        for key in (OVERALL, facility_id):
-            cohort[key][(status, stage)] += int(count)
+    def figures(by_facility: bool) -> dict:
+        key, group = ("facility_id, 0", "GROUP BY facility_id") if by_facility else ("NULL::bigint, 1", "")
+        cohort: dict = defaultdict(lambda: defaultdict(int))
+        for facility_id, status, stage, count in fetch(
+            f"""
+            SELECT {"facility_id" if by_facility else "NULL::bigint"}, status, furthest_stage, sum(applications)
+            FROM {source["pipeline_cohort"]}
+            WHERE facility_id = ANY(%s) AND applied_date BETWEEN %s AND %s
+            GROUP BY {"facility_id," if by_facility else ""} status, furthest_stage
+            """,  # noqa: S608 - view names come from the registry
+            scope,
+        ):
+            cohort[facility_id][(status, stage)] += int(count)
+        hires = _grouped(
+            f"""
+            SELECT {key}, count(*), avg(seconds_to_hire),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_hire)
+            FROM {source["hires"]}
+            WHERE facility_id = ANY(%s) AND hired_date BETWEEN %s AND %s
+            {group}
+            """,  # noqa: S608
+            scope,
+        )
+        offers = _grouped(
+            f"""
+            SELECT {key}, sum(offers) FILTER (WHERE accepted), sum(offers)
+            FROM {source["offers"]}
+            WHERE facility_id = ANY(%s) AND offered_date BETWEEN %s AND %s
+            {group}
+            """,  # noqa: S608
+            scope,
+        )
+        opened = _grouped(
+            f"""
+            SELECT {key}, count(*), sum(positions), sum(least(positions, hires))
+            FROM {source["jobs"]}
+            WHERE facility_id = ANY(%s) AND opened_date BETWEEN %s AND %s
+            {group}
+            """,  # noqa: S608
+            scope,
+        )
+        filled = _grouped(
+            f"""
+            SELECT {key}, count(*), avg(seconds_to_fill),
+                   percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_fill)
+            FROM {source["jobs"]}
+            WHERE facility_id = ANY(%s) AND filled_date BETWEEN %s AND %s
+            {group}
+            """,  # noqa: S608
+            scope,
+        )
+        keys = {*cohort, *hires, *offers, *opened, *filled} if by_facility else {OVERALL}
+        return {
+            key: _metrics(cohort.get(key, {}), hires.get(key), offers.get(key), opened.get(key), filled.get(key))
+            for key in keys
+        }
 
-    hires = _grouped(
-        f"""
-        SELECT facility_id, GROUPING(facility_id), count(*), avg(seconds_to_hire),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_hire)
-        FROM {source["hires"]}
-        WHERE facility_id = ANY(%s) AND hired_date BETWEEN %s AND %s
-        GROUP BY GROUPING SETS ((facility_id), ())
-        """,  # noqa: S608
-        scope,
-    )
-    offers = _grouped(
-        f"""
-        SELECT facility_id, GROUPING(facility_id), sum(offers) FILTER (WHERE accepted), sum(offers)
-        FROM {source["offers"]}
-        WHERE facility_id = ANY(%s) AND offered_date BETWEEN %s AND %s
-        GROUP BY GROUPING SETS ((facility_id), ())
-        """,  # noqa: S608
-        scope,
-    )
-    opened = _grouped(
-        f"""
-        SELECT facility_id, GROUPING(facility_id), count(*), sum(positions), sum(least(positions, hires))
-        FROM {source["jobs"]}
-        WHERE facility_id = ANY(%s) AND opened_date BETWEEN %s AND %s
-        GROUP BY GROUPING SETS ((facility_id), ())
-        """,  # noqa: S608
-        scope,
-    )
-    filled = _grouped(
-        f"""
-        SELECT facility_id, GROUPING(facility_id), count(*), avg(seconds_to_fill),
-               percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_fill)
-        FROM {source["jobs"]}
-        WHERE facility_id = ANY(%s) AND filled_date BETWEEN %s AND %s
-        GROUP BY GROUPING SETS ((facility_id), ())
-        """,  # noqa: S608
-        scope,
-    )
-    keys = {OVERALL, *cohort, *hires, *offers, *opened, *filled}
-    return {
-        key: _metrics(cohort.get(key, {}), hires.get(key), offers.get(key), opened.get(key), filled.get(key))
-        for key in keys
-    }
+    return ByFacility(figures(by_facility=False)[OVERALL], lambda: figures(by_facility=True))
 
 
 def _metrics(cohort: dict, hires, offers, opened, filled) -> dict:

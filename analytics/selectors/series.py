@@ -6,8 +6,19 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from analytics.privacy import Breakdown, Count, Money
-from analytics.selectors.areas import kpi_compliance, kpi_engagement, kpi_outreach, kpi_revenue
-from analytics.selectors.base import OVERALL, fetch, keyed, month_start, next_month, source, week_start
+from analytics.selectors.areas import (
+    ENGAGEMENT_VIEWS,
+    OUTREACH_VIEWS,
+    REVENUE_VIEWS,
+    engagement_headline,
+    kpi_compliance,
+    kpi_engagement,
+    kpi_outreach,
+    kpi_revenue,
+    outreach_response_rate,
+    revenue_total,
+)
+from analytics.selectors.base import OVERALL, ByFacility, fetch, keyed, month_start, next_month, source, week_start
 from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
 
 # metric -> (view, date column, value expression, extra condition, is money)
@@ -15,7 +26,7 @@ TREND_METRICS: dict[str, tuple[str, str, str, str, bool]] = {
     "applications": ("pipeline_cohort", "applied_date", "sum(applications)", "", False),
     "hires": ("hires", "hired_date", "count(*)", "", False),
     "jobs_opened": ("jobs", "opened_date", "count(*)", "", False),
-    "revenue": ("revenue_daily", "issued_date", "sum(revenue)", "", True),
+    "revenue": ("revenue_days", "issued_date", "sum(revenue)", "", True),
     "sent": ("outreach_daily", "sent_date", "sum(sent)", "", False),
     "replied": ("outreach_daily", "sent_date", "sum(replied)", "", False),
     "checks": ("compliance_daily", "checked_date", "sum(checks)", "", False),
@@ -51,17 +62,27 @@ def kpi_series(
     *, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh: bool = False
 ) -> dict:
     """{facility_id or None: {bucket day: value}} for one metric, buckets within the period."""
+    overall = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=False)
+    return {**_series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=True), **overall}
+
+
+def _series(
+    metric: str, facility_ids: list[int], start: date, end: date, granularity: str, *, fresh: bool, by_facility: bool
+) -> dict:
+    """kpi_series, overall only or per facility only."""
     view, column, value, condition, _ = TREND_METRICS[metric]
-    facility_filter = (
-        "(facility_id IS NULL OR facility_id = ANY(%(ids)s))" if view == "actor_days" else "facility_id = ANY(%(ids)s)"
-    )
+    facility_filter = "facility_id = ANY(%(ids)s)"
+    if view == "actor_days" and not by_facility:
+        facility_filter = "(facility_id IS NULL OR facility_id = ANY(%(ids)s))"
+    key, group = ("facility_id, 0", "facility_id,") if by_facility else ("NULL::bigint, 1", "")
+    bucket = column if granularity == "day" else f"date_trunc(%(trunc)s, {column})::date"
     rows = keyed(
         fetch(
             f"""
-            SELECT facility_id, GROUPING(facility_id), date_trunc(%(trunc)s, {column})::date AS bucket, {value}
+            SELECT {key}, {bucket} AS bucket, {value}
             FROM {source(view, fresh=fresh)}
             WHERE {facility_filter} AND {column} BETWEEN %(start)s AND %(end)s {condition}
-            GROUP BY GROUPING SETS ((facility_id, date_trunc(%(trunc)s, {column})), (date_trunc(%(trunc)s, {column})))
+            GROUP BY {group} {bucket}
             """,  # noqa: S608 - every fragment comes from TREND_METRICS
             {"ids": list(facility_ids), "start": start, "end": end, "trunc": TRUNC[granularity]},
         )
@@ -82,50 +103,62 @@ def series_cells(values: dict, *, metric: str, start: date, end: date, granulari
 
 
 def kpi_trends(*, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh=False) -> dict:
-    series = kpi_series(
-        metric=metric, facility_ids=facility_ids, start=start, end=end, granularity=granularity, fresh=fresh
-    )
-    keys = {OVERALL, *facility_ids}
-    return {
-        key: {
-            "metric": metric,
-            "granularity": granularity,
-            "series": series_cells(series.get(key, {}), metric=metric, start=start, end=end, granularity=granularity),
-        }
-        for key in keys
-    }
+    args = {"metric": metric, "start": start, "end": end, "granularity": granularity}
+
+    def answer(values: dict) -> dict:
+        return {"metric": metric, "granularity": granularity, "series": series_cells(values, **args)}
+
+    def rows() -> dict:
+        found = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=True)
+        return {key: answer(found.get(key, {})) for key in facility_ids}
+
+    overall = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=False)
+    return ByFacility(answer(overall.get(OVERALL, {})), rows)
 
 
-HEADLINE_VIEWS = [*PIPELINE_VIEWS, "compliance_daily", "revenue_daily", "placements", "outreach_daily",
-                  "outreach_replies", "candidate_contacts", "candidate_applications", "actor_days",
-                  "event_types_daily"]  # fmt: skip
+HEADLINE_VIEWS = [*PIPELINE_VIEWS, "compliance_daily", *REVENUE_VIEWS, *OUTREACH_VIEWS, *ENGAGEMENT_VIEWS]
 
 
 def kpi_headline(
     *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
 ) -> dict:
+    """The overall figures read only what they need (no medians, conversion, retention or event
+    types); each facility's, when read, come from the area selectors themselves."""
     args = {"facility_ids": facility_ids, "start": start, "end": end, "fresh": fresh}
     pipeline, compliance = kpi_pipeline(**args), kpi_compliance(**args)
-    revenue, outreach = kpi_revenue(**args), kpi_outreach(**args, by_facility=by_facility)
-    engagement = kpi_engagement(**args, by_facility=by_facility)
-    result = {}
-    for key in {OVERALL, *facility_ids}:
-        p = pipeline.get(key) or empty_pipeline()
-        c, r, o, e = (area.get(key) for area in (compliance, revenue, outreach, engagement))
-        result[key] = {
-            "applications": p["applications"],
-            "hires": p["hires"],
-            "hire_rate": p["hire_rate"],
-            "time_to_hire_days": p["time_to_hire_days"]["mean"],
-            "fill_rate": p["fill_rate"],
-            "time_to_fill_days": p["time_to_fill_days"]["mean"],
-            "compliance_rate": c["compliance_rate"] if c else None,
-            "total_revenue": r["total_revenue"] if r else Money(0),
-            "response_rate": o["response_rate"] if o else None,
-            "dau": e["dau"] if e else None,
-            "mau": e["mau"] if e else Count(0),
-        }
-    return result
+    engagement = engagement_headline(**args)
+    overall = _headline(
+        pipeline.get(OVERALL),
+        compliance.get(OVERALL),
+        {"total_revenue": revenue_total(**args)},
+        {"response_rate": outreach_response_rate(**args)},
+        engagement,
+    )
+
+    def rows() -> dict:
+        revenue, outreach = kpi_revenue(**args), kpi_outreach(**args, by_facility=by_facility)
+        engagement = kpi_engagement(**args, by_facility=by_facility)
+        areas = (pipeline, compliance, revenue, outreach, engagement)
+        return {key: _headline(*(area.get(key) for area in areas)) for key in facility_ids}
+
+    return ByFacility(overall, rows)
+
+
+def _headline(p, c, r, o, e) -> dict:
+    p = p or empty_pipeline()
+    return {
+        "applications": p["applications"],
+        "hires": p["hires"],
+        "hire_rate": p["hire_rate"],
+        "time_to_hire_days": p["time_to_hire_days"]["mean"],
+        "fill_rate": p["fill_rate"],
+        "time_to_fill_days": p["time_to_fill_days"]["mean"],
+        "compliance_rate": c["compliance_rate"] if c else None,
+        "total_revenue": r["total_revenue"] if r else Money(0),
+        "response_rate": o["response_rate"] if o else None,
+        "dau": e["dau"] if e else None,
+        "mau": e["mau"] if e else Count(0),
+    }
 
 
 DASHBOARD_SERIES = ["applications", "hires", "revenue", "replied"]
@@ -135,23 +168,30 @@ def kpi_dashboard(
     *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
 ) -> dict:
     headline = kpi_headline(facility_ids=facility_ids, start=start, end=end, fresh=fresh, by_facility=by_facility)
-    series = {
-        metric: kpi_series(
-            metric=metric, facility_ids=facility_ids, start=start, end=end, granularity="day", fresh=fresh
-        )
-        for metric in DASHBOARD_SERIES
-    }
-    for key, metrics in headline.items():
+    days = buckets(start, end, "day")
+
+    def series(*, by_facility: bool) -> dict:
+        return {
+            metric: _series(metric, facility_ids, start, end, "day", fresh=fresh, by_facility=by_facility)
+            for metric in DASHBOARD_SERIES
+        }
+
+    def daily(found: dict, key) -> Breakdown:
         cells = {}
-        for day in buckets(start, end, "day"):
+        for day in days:
             cell = {"date": day.isoformat()}
             for metric in DASHBOARD_SERIES:
-                amount = series[metric].get(key, {}).get(day, 0) or 0
+                amount = found[metric].get(key, {}).get(day, 0) or 0
                 name = "replies" if metric == "replied" else metric
                 cell[name] = Money(Decimal(amount)) if metric == "revenue" else Count(int(amount))
             cells[day.isoformat()] = cell
-        metrics["daily"] = Breakdown(cells, as_list=True)
-    return headline
+        return Breakdown(cells, as_list=True)
+
+    def rows() -> dict:
+        found = series(by_facility=True)
+        return {key: {**headline[key], "daily": daily(found, key)} for key in facility_ids}
+
+    return ByFacility({**headline[OVERALL], "daily": daily(series(by_facility=False), OVERALL)}, rows)
 
 
 METRIC_TYPES = ("time_to_hire", "fill_rate", "candidate_pipeline")
@@ -159,11 +199,11 @@ METRIC_TYPES = ("time_to_hire", "fill_rate", "candidate_pipeline")
 
 def kpi_metrics(*, facility_ids: list[int], start: date, end: date, types: list[str], fresh: bool = False) -> dict:
     pipeline = kpi_pipeline(facility_ids=facility_ids, start=start, end=end, fresh=fresh)
-    result = {}
-    for key in {OVERALL, *facility_ids}:
+
+    def answer(key) -> dict:
         p = pipeline.get(key) or empty_pipeline()
         by_status = p["by_status"].cells
-        answer = {
+        metrics = {
             "time_to_hire": p["time_to_hire_days"]["mean"],
             "fill_rate": p["fill_rate"],
             "candidate_pipeline": Breakdown(
@@ -175,5 +215,6 @@ def kpi_metrics(*, facility_ids: list[int], start: date, end: date, types: list[
                 }
             ),
         }
-        result[key] = {name: value for name, value in answer.items() if name in types}
-    return result
+        return {name: value for name, value in metrics.items() if name in types}
+
+    return ByFacility(answer(OVERALL), lambda: {key: answer(key) for key in facility_ids})

@@ -18,7 +18,9 @@ def test_admins_ask_for_a_refresh_and_get_202_with_the_runs(ada, django_capture_
 
     assert response.status_code == 202
     runs = response.json()["runs"]
-    assert [run["view"] for run in runs] == ["pipeline_cohort", "hires", "offers", "jobs", "recruiter_daily"]
+    assert [run["view"] for run in runs] == [
+        "pipeline_cohort", "hires", "offers", "jobs", "recruiter_daily", "recruiter_totals"
+    ]  # fmt: skip
     assert {run["status"] for run in runs} == {"queued"}
     assert len(callbacks) == 1  # one task enqueued after commit
 

@@ -1,0 +1,190 @@
+"""Outreach (kpis.md, "Outreach"): messages, replies, response time, conversion to applications.
+
+Over every facility the two per-message figures come from coarse views and stay exact: the
+median response time from ``reply_histogram`` (the bucket holding the middle replies, then those
+replies' exact values), and conversion from ``contact_firsts`` (each candidate's first contact
+in the period is a contact day whose previous one is before it). A narrower scope, and the rows
+of ``group_by=facility``, read the per-message views.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from analytics.privacy import Breakdown, Count, Mean, Rate, round2
+from analytics.selectors.base import OVERALL, ByFacility, covers_every_facility, fetch, keyed, source
+from events.models.records import Channel
+
+OUTREACH_VIEWS = ["outreach_daily", "outreach_replies", "reply_histogram", "candidate_contacts",
+                  "candidate_applications", "contact_firsts"]  # fmt: skip
+
+
+def kpi_outreach(
+    *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
+) -> dict:
+    ids = list(facility_ids)
+    scope = {"ids": ids, "start": start, "end": end}
+    everywhere = covers_every_facility(ids)
+    counts = _counts(scope, fresh=fresh, by_facility=False)
+    if everywhere:
+        replies, median = _median_everywhere(scope, fresh=fresh)
+        conversion = _conversion_everywhere(scope, fresh=fresh)
+    else:
+        replies, median = _medians(scope, fresh=fresh, by_facility=False).get(OVERALL, (0, None))
+        conversion = _conversion(scope, fresh=fresh, by_facility=False).get(OVERALL, (0, 0))
+    overall = _metrics(counts.get(OVERALL, []), (replies, median), conversion)
+
+    def rows() -> dict:
+        if not by_facility:
+            return {}
+        counts = _counts(scope, fresh=fresh, by_facility=True)
+        medians = _medians(scope, fresh=fresh, by_facility=True)
+        conversion = _conversion(scope, fresh=fresh, by_facility=True)
+        return {
+            key: _metrics(counts.get(key, []), medians.get(key, (0, None)), conversion.get(key, (0, 0))) for key in ids
+        }
+
+    return ByFacility(overall, rows)
+
+
+def outreach_response_rate(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> Rate:
+    """The overall ``response_rate`` of kpi_outreach alone (the headline needs no more)."""
+    scope = {"ids": list(facility_ids), "start": start, "end": end}
+    rows = _counts(scope, fresh=fresh, by_facility=False).get(OVERALL, [])
+    return Rate(sum(int(replied) for _, _, replied in rows), sum(int(sent) for _, sent, _ in rows))
+
+
+def _metrics(channel_rows: list, reply_median: tuple, conversion: tuple) -> dict:
+    channels = {channel: [0, 0] for channel in Channel.values}
+    for channel, sent, replied in channel_rows:
+        channels[channel] = [int(sent), int(replied)]
+    sent = sum(s for s, _ in channels.values())
+    replied = sum(r for _, r in channels.values())
+    replies, median = reply_median
+    messaged, applied = conversion
+    return {
+        "sent": Count(sent),
+        "replied": Count(replied),
+        "response_rate": Rate(replied, sent),
+        "median_response_hours": Mean(None if median is None else round2(median / 3600), int(replies)),
+        "by_channel": Breakdown(
+            {c: {"sent": Count(s), "replied": Count(r), "response_rate": Rate(r, s)} for c, (s, r) in channels.items()}
+        ),
+        "outreach_to_application_rate": Rate(int(applied), int(messaged)),
+    }
+
+
+def _grouping(by_facility: bool) -> tuple[str, str]:
+    """The key columns keyed() reads and the GROUP BY prefix: per facility, or overall."""
+    return ("facility_id, 0", "facility_id,") if by_facility else ("NULL::bigint, 1", "")
+
+
+def _counts(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+    key, group = _grouping(by_facility)
+    return keyed(
+        fetch(
+            f"""
+            SELECT {key}, channel, sum(sent), sum(replied)
+            FROM {source("outreach_daily", fresh=fresh)}
+            WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
+            GROUP BY {group} channel
+            """,  # noqa: S608 - view names come from the registry
+            scope,
+        )
+    )
+
+
+def _medians(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+    """{key: (replies, median seconds)} over the replied messages themselves."""
+    key, _ = _grouping(by_facility)
+    rows = fetch(
+        f"""
+        SELECT {key}, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_reply)
+        FROM {source("outreach_replies", fresh=fresh)}
+        WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
+        {"GROUP BY facility_id" if by_facility else ""}
+        """,  # noqa: S608
+        scope,
+    )
+    return {k: v[0] for k, v in keyed(rows).items() if v[0][0]}
+
+
+def _median_everywhere(scope: dict, *, fresh: bool) -> tuple[int, float | None]:
+    """The exact median response (seconds) of every reply to a message sent in the period, as
+    percentile_cont(0.5) computes it: the values at the two middle ranks, interpolated."""
+    buckets = fetch(
+        f"""
+        SELECT bucket, sum(replies), min(low), max(high) FROM {source("reply_histogram", fresh=fresh)}
+        WHERE sent_date BETWEEN %(start)s AND %(end)s GROUP BY bucket ORDER BY bucket
+        """,  # noqa: S608
+        scope,
+    )
+    total = sum(int(row[1]) for row in buckets)
+    if not total:
+        return 0, None
+    lower_rank, upper_rank = (total - 1) // 2, total // 2  # 0-based ranks around the middle
+    values = [_value_at(rank, buckets, scope, fresh=fresh) for rank in (lower_rank, upper_rank)]
+    fraction = (total - 1) / 2 - lower_rank
+    return total, float(values[0]) + (float(values[1]) - float(values[0])) * fraction
+
+
+def _value_at(rank: int, buckets: list, scope: dict, *, fresh: bool) -> int:
+    """The reply time at ``rank`` (0-based, ascending) among the period's replies."""
+    before = 0
+    for _, replies, low, high in buckets:
+        if rank < before + int(replies):
+            if low == high:  # one value fills the bucket
+                return int(low)
+            return fetch(
+                f"""
+                SELECT seconds_to_reply FROM {source("outreach_replies", fresh=fresh)}
+                WHERE seconds_to_reply BETWEEN %(low)s AND %(high)s AND sent_date BETWEEN %(start)s AND %(end)s
+                ORDER BY seconds_to_reply OFFSET %(offset)s LIMIT 1
+                """,  # noqa: S608
+                {**scope, "low": low, "high": high, "offset": rank - before},
+            )[0][0]
+        before += int(replies)
+    raise AssertionError("rank beyond the replies counted")
+
+
+def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[int, int]:
+    """(candidates messaged in the period, those who applied within 30 days of their first
+    message in it): each candidate's first contact day in the period has its previous one before."""
+    messaged, applied = fetch(
+        f"""
+        SELECT coalesce(sum(candidates), 0), coalesce(sum(candidates) FILTER (WHERE converted), 0)
+        FROM {source("contact_firsts", fresh=fresh)}
+        WHERE sent_date BETWEEN %(start)s AND %(end)s AND (prev_date IS NULL OR prev_date < %(start)s)
+        """,  # noqa: S608
+        scope,
+    )[0]
+    return int(messaged), int(applied)
+
+
+def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+    """{key: (candidates messaged, converted)} per candidate over the scope's messages; per
+    facility, each facility's own candidates and applications."""
+    contacts = source("candidate_contacts", fresh=fresh)
+    applications = source("candidate_applications", fresh=fresh)
+    group, apply_scope = ("facility_id,", "ARRAY[f.facility_id]") if by_facility else ("", "%(ids)s")
+    rows = fetch(
+        f"""
+        WITH firsts AS (
+            SELECT {group} candidate_id, min(first_sent_at) AS first_at
+            FROM {contacts}
+            WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
+            GROUP BY {group} candidate_id
+        )
+        SELECT {group} count(*), count(*) FILTER (WHERE EXISTS (
+            SELECT 1 FROM (SELECT candidate_id, facility_id, applied_at FROM {applications}) a
+            WHERE a.candidate_id = f.candidate_id AND a.facility_id = ANY({apply_scope})
+              AND a.applied_at >= f.first_at AND a.applied_at <= f.first_at + interval '30 days'
+        ))
+        FROM firsts f
+        {"GROUP BY facility_id" if by_facility else ""}
+        """,  # noqa: S608
+        scope,
+    )
+    if by_facility:
+        return {row[0]: row[1:] for row in rows}
+    return {OVERALL: rows[0]}
