@@ -8,17 +8,16 @@ from datetime import timedelta
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from accounts.models import Role
 from accounts.principals import Actor, principal_role
-from reports.building import kpi_options_clean
-from reports.models import APPLICATIONS, DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
+from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
 from reports.schedules import cron_parse, zone_parse
-from reports.services.definitions import FIELDS, report_save
+from reports.services.definitions import FIELDS, report_definition_errors, report_save
 from reports.services.delivery import report_delivery_resend
 from reports.services.runs import report_run_request
 
@@ -44,8 +43,7 @@ class ReportForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        schedule = getattr(self.instance, "schedule", None) if self.instance.pk and hasattr(
-            self.instance, "schedule") else None  # fmt: skip
+        schedule = self.instance.schedule_or_none
         if schedule:
             self.initial.setdefault("schedule_crontab", schedule.crontab)
             self.initial.setdefault("schedule_time_zone", schedule.time_zone)
@@ -62,18 +60,14 @@ class ReportForm(forms.ModelForm):
                 zone_parse(zone)
             except ValueError as exc:
                 self.add_error("schedule_time_zone", str(exc))
-            if not data.get("recipients"):
-                self.add_error("recipients", "A scheduled report needs at least one recipient.")
-        kpi, options = data.get("kpi"), data.get("options") or {}
-        if kpi == APPLICATIONS and (options or data.get("group_by")):
-            self.add_error("options", "The applications list takes no options and no grouping.")
-        elif kpi:
-            try:
-                kpi_options_clean(kpi, options if isinstance(options, dict) else {})
-            except ValueError as exc:
-                self.add_error("options", str(exc))
-        if data.get("period") == "custom" and not (data.get("start_date") and data.get("end_date")):
-            self.add_error("start_date", "Fixed dates need both a start and an end date.")
+        errors = report_definition_errors(
+            kpi=data.get("kpi"), period=data.get("period"), start_date=data.get("start_date"),
+            end_date=data.get("end_date"), group_by=data.get("group_by"), options=data.get("options"),
+            recipients=data.get("recipients"), scheduled=bool(crontab),
+        )  # fmt: skip
+        for field, messages_ in errors.items():
+            for message in messages_:
+                self.add_error(field, message)
         data["schedule"] = {"crontab": " ".join(crontab.split()), "time_zone": zone} if crontab else None
         return data
 
@@ -121,7 +115,12 @@ class ReportAdmin(admin.ModelAdmin):
     actions = ["run_now", "send_test_email_to_me"]
 
     def get_queryset(self, request) -> QuerySet:
-        queryset = super().get_queryset(request).select_related("owner", "schedule__periodic_task")
+        latest = ReportRun.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
+        queryset = (
+            super().get_queryset(request).select_related("owner", "schedule__periodic_task")
+            .annotate(last_run_id=Subquery(latest.values("id")[:1]),
+                      last_run_status=Subquery(latest.values("status")[:1]))
+        )  # fmt: skip
         if principal_role(request.user) == Role.ADMIN:
             return queryset
         return queryset.filter(owner=request.user)
@@ -131,7 +130,7 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="schedule")
     def schedule_display(self, report: Report) -> str:
-        schedule = getattr(report, "schedule", None) if hasattr(report, "schedule") else None
+        schedule = report.schedule_or_none
         if schedule is None:
             return "by hand"
         paused = schedule.periodic_task is not None and not schedule.periodic_task.enabled
@@ -139,15 +138,14 @@ class ReportAdmin(admin.ModelAdmin):
 
     @admin.display(description="last run")
     def last_run(self, report: Report) -> str:
-        run = report.runs.order_by("-created_at").first()
-        if run is None:
+        if report.last_run_id is None:  # annotated in get_queryset: one query for the whole page
             return "—"
-        url = reverse("admin:reports_reportrun_change", args=[run.pk])
-        return format_html('<a href="{}">#{} {}</a>', url, run.pk, badge(run.status))
+        url = reverse("admin:reports_reportrun_change", args=[report.last_run_id])
+        return format_html('<a href="{}">#{} {}</a>', url, report.last_run_id, badge(report.last_run_status))
 
     @admin.display(description="beat entry")
     def beat_entry(self, report: Report) -> str:
-        schedule = getattr(report, "schedule", None) if report.pk and hasattr(report, "schedule") else None
+        schedule = report.schedule_or_none
         if schedule is None or schedule.periodic_task_id is None:
             return "—"
         url = reverse("admin:django_celery_beat_periodictask_change", args=[schedule.periodic_task_id])
@@ -235,9 +233,6 @@ class ReportRunAdmin(ReadOnlyAdmin):
         if principal_role(request.user) == Role.ADMIN:
             return queryset
         return queryset.filter(report__owner=request.user)
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: ReportRun) -> str:

@@ -83,9 +83,9 @@ class Built:
 def report_facility_codes(report: Report) -> list[str]:
     """The facilities a run covers: the report's, limited to those its owner may see now
     (a revoked grant drops out of the next run); all the owner's when the report names none."""
-    visible = facility_ids_for(report.owner, FacilityPermission.VIEW_DATA)
-    chosen = report.facilities.filter(id__in=visible) if report.facilities.exists() else None
-    queryset = chosen if chosen is not None else Facility.objects.filter(id__in=visible)
+    queryset = Facility.objects.filter(id__in=facility_ids_for(report.owner, FacilityPermission.VIEW_DATA))
+    if report.facilities.exists():
+        queryset = queryset.filter(id__in=report.facilities.values("id"))
     codes = list(queryset.order_by("code").values_list("code", flat=True))
     if not codes:
         raise ReportDataError("The report's owner may no longer see any of its facilities.")
@@ -229,8 +229,10 @@ def _kind(key: str, values) -> Kind:
     ):
         return Kind.RATE
     sample = next((value for value in values if value is not None), None)
-    if isinstance(sample, bool) or sample is None:
-        return Kind.TEXT if sample is not None else Kind.NUMBER
+    if sample is None:
+        return Kind.NUMBER  # an all-empty column is a suppressed or missing number
+    if isinstance(sample, bool):
+        return Kind.TEXT
     if isinstance(sample, int):
         return Kind.INTEGER
     if isinstance(sample, float):

@@ -72,6 +72,16 @@ class Report(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def schedule_or_none(self) -> ReportSchedule | None:
+        """The schedule, or None for a report run by hand (or not saved yet)."""
+        if self.pk is None:
+            return None
+        try:
+            return self.schedule
+        except ReportSchedule.DoesNotExist:
+            return None
+
 
 class ReportSchedule(models.Model):
     """When a report runs: a crontab read in an IANA time zone. The beat entry it owns

@@ -3,17 +3,17 @@ through reports.services."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import Facility
 from accounts.selectors import FacilityPermission, facility_ids_for
-from analytics.params import MAX_SPAN_DAYS
-from reports.building import kpi_options_clean
-from reports.models import APPLICATIONS, Period, Report, ReportDelivery, ReportFormat, ReportKind, ReportRun
+from reports.models import Period, Report, ReportDelivery, ReportFormat, ReportKind, ReportRun
 from reports.schedules import cron_parse, next_slot, zone_parse
+from reports.services.definitions import report_definition_errors
 
 MAX_RECIPIENTS = 50
 
@@ -64,17 +64,17 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def to_representation(self, instance: Report) -> dict:
         data = super().to_representation(instance)
-        data["facilities"] = sorted(instance.facilities.values_list("code", flat=True))
+        data["facilities"] = sorted(facility.code for facility in instance.facilities.all())  # prefetched
         data["group_by"] = instance.group_by or None
-        schedule = getattr(instance, "schedule", None) if hasattr(instance, "schedule") else None
+        schedule = instance.schedule_or_none
         data["schedule"] = {"crontab": schedule.crontab, "time_zone": schedule.time_zone} if schedule else None
         return data
 
     def get_next_run_at(self, instance: Report) -> datetime | None:
-        if not instance.enabled or not hasattr(instance, "schedule"):
+        schedule = instance.schedule_or_none
+        if not instance.enabled or schedule is None:
             return None
-        schedule = instance.schedule
-        if schedule.periodic_task_id and schedule.periodic_task and not schedule.periodic_task.enabled:
+        if schedule.periodic_task is not None and not schedule.periodic_task.enabled:
             return None
         return next_slot(cron_parse(schedule.crontab), zone_parse(schedule.time_zone), timezone.now())
 
@@ -97,7 +97,6 @@ class ReportSerializer(serializers.ModelSerializer):
             for name in ("kpi", "period", "start_date", "end_date", "group_by", "options", "recipients", "enabled")
         }
         errors: dict[str, list[str]] = {}
-        start, end = merged["start_date"], merged["end_date"]
         dated = attrs.get("start_date") or attrs.get("end_date")
         if dated and attrs.get("period") not in (None, Period.CUSTOM):
             errors["period"] = ["Give a period or start_date/end_date, not both."]
@@ -105,32 +104,16 @@ class ReportSerializer(serializers.ModelSerializer):
             merged["period"] = attrs["period"] = Period.CUSTOM
         if not merged["period"]:
             merged["period"] = attrs["period"] = Period.LAST_7_DAYS
-        if merged["period"] == Period.CUSTOM:
-            if not start or not end:
-                errors["start_date"] = ["Fixed dates need both start_date and end_date."]
-            elif end < start:
-                errors["end_date"] = ["Must not be before start_date."]
-            elif (end - start) > timedelta(days=MAX_SPAN_DAYS - 1):
-                errors["end_date"] = [f"The period may span at most {MAX_SPAN_DAYS} days."]
-        elif "period" in attrs:
+        if merged["period"] != Period.CUSTOM and "period" in attrs:
             attrs["start_date"] = attrs["end_date"] = None
-        options = merged["options"] or {}
-        if not isinstance(options, dict):
-            errors["options"] = ["Must be an object."]
-        elif merged["kpi"] == APPLICATIONS:
-            if options:
-                errors["options"] = ["The applications list takes no options."]
-            if merged["group_by"]:
-                errors["group_by"] = ["The applications list has a facility column; it cannot be grouped."]
-        else:
-            try:
-                kpi_options_clean(merged["kpi"], options)
-            except ValueError as exc:
-                errors["options"] = [str(exc)]
-        schedule = attrs.get("schedule", getattr(current, "schedule", None) if current and hasattr(current, "schedule")
-                             else None)  # fmt: skip
-        if schedule and not merged["recipients"]:
-            errors["recipients"] = ["A scheduled report needs at least one recipient."]
+        schedule = attrs.get("schedule", current.schedule_or_none if current else None)
+        errors.update(
+            report_definition_errors(
+                kpi=merged["kpi"], period=merged["period"], start_date=merged["start_date"],
+                end_date=merged["end_date"], group_by=merged["group_by"], options=merged["options"],
+                recipients=merged["recipients"], scheduled=bool(schedule),
+            )
+        )  # fmt: skip
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
@@ -157,7 +140,7 @@ class ReportRunSerializer(serializers.ModelSerializer):
     def get_download_url(self, run: ReportRun) -> str | None:
         if not run.file:
             return None
-        return self.context["request"].build_absolute_uri(f"/api/v1/report-runs/{run.pk}/download/")
+        return self.context["request"].build_absolute_uri(reverse("api:report-run-download", args=[run.pk]))
 
 
 class RunStartedSerializer(serializers.Serializer):

@@ -4,6 +4,7 @@ entry (django-celery-beat) in step with it."""
 from __future__ import annotations
 
 import json
+from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,8 +13,49 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from accounts.models import Facility
 from accounts.principals import Actor
 from accounts.services import audit_record
-from reports.models import Report, ReportSchedule
+from analytics.params import MAX_SPAN_DAYS
+from reports.building import kpi_options_clean
+from reports.models import APPLICATIONS, Period, Report, ReportSchedule
 from reports.schedules import cron_parse
+
+
+def report_definition_errors(
+    *,
+    kpi: str | None,
+    period: str | None,
+    start_date: date | None,
+    end_date: date | None,
+    group_by: str | None,
+    options,
+    recipients: list[str] | None,
+    scheduled: bool,
+) -> dict[str, list[str]]:
+    """The rules a definition must meet as a whole, per field (the API and the admin both ask)."""
+    errors: dict[str, list[str]] = {}
+    if period == Period.CUSTOM:
+        if not start_date or not end_date:
+            errors["start_date"] = ["Fixed dates need both start_date and end_date."]
+        elif end_date < start_date:
+            errors["end_date"] = ["Must not be before start_date."]
+        elif (end_date - start_date).days + 1 > MAX_SPAN_DAYS:
+            errors["end_date"] = [f"The period may span at most {MAX_SPAN_DAYS} days."]
+    options = {} if options is None else options
+    if not isinstance(options, dict):
+        errors["options"] = ["Must be an object."]
+    elif kpi == APPLICATIONS:
+        if options:
+            errors["options"] = ["The applications list takes no options."]
+        if group_by:
+            errors["group_by"] = ["The applications list has a facility column; it cannot be grouped."]
+    elif kpi:
+        try:
+            kpi_options_clean(kpi, options)
+        except ValueError as exc:
+            errors["options"] = [str(exc)]
+    if scheduled and not recipients:
+        errors["recipients"] = ["A scheduled report needs at least one recipient."]
+    return errors
+
 
 FIELDS = ("name", "kpi", "period", "start_date", "end_date", "group_by", "options", "format", "recipients", "enabled")
 UNSET = object()
@@ -48,9 +90,9 @@ def report_save(
         report.facilities.set(facilities)
     if schedule is not UNSET:
         schedule_set(report=report, schedule=schedule)
-    elif report.enabled and not was_enabled and hasattr(report, "schedule"):
-        report.schedule.active_since = timezone.now()
-        report.schedule.save(update_fields=["active_since"])
+    elif report.enabled and not was_enabled and (current := report.schedule_or_none):
+        current.active_since = timezone.now()
+        current.save(update_fields=["active_since"])
     schedule_sync(report)
     audit_record(
         by=by,

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.principals import Actor
 from accounts.services import audit_record
-from reports.models import DeliveryStatus, ReportDelivery, ReportRun
+from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
 
 logger = logging.getLogger(__name__)
 LINK_SALT = "reports.download"
@@ -199,7 +199,7 @@ def report_delivery_resend(*, delivery: ReportDelivery, by: Actor) -> ReportDeli
     goes back to running until the new attempt settles it."""
     delivery.status, delivery.attempts, delivery.error = DeliveryStatus.PENDING, 0, ""
     delivery.save(update_fields=["status", "attempts", "error", "updated_at"])
-    ReportRun.objects.filter(pk=delivery.run_id).update(status="running", finished_at=None)
+    ReportRun.objects.filter(pk=delivery.run_id).update(status=RunStatus.RUNNING, finished_at=None)
     audit_record(by=by, action="report.delivery_resend", obj=delivery.run, recipient=delivery.recipient)
     transaction.on_commit(lambda: _enqueue_retry(delivery.pk, 0))
     return delivery

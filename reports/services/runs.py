@@ -110,7 +110,7 @@ def report_run_execute(*, run_id: int) -> ReportRun | None:
         run.started_at = timezone.now()
         run.save(update_fields=["status", "started_at"])
     report = Report.objects.select_related("owner").get(pk=run.report_id)
-    schedule = ReportSchedule.objects.filter(report=report).first()
+    schedule = report.schedule_or_none
     today = _run_today(run, schedule.time_zone if schedule else settings.REPORTING_TIME_ZONE)
     try:
         start, end = period_bounds(report.period, today=today, start=report.start_date, end=report.end_date)
@@ -172,8 +172,8 @@ def report_run_settle(*, run_id: int) -> ReportRun:
             return run
         failed = [d for d in deliveries if d.status == DeliveryStatus.FAILED]
         if not deliveries:
-            run.status, run.error = RunStatus.FAILED, "No recipients: the report has none (a test email needs "\
-                "an email address on your account)."  # fmt: skip
+            run.status = RunStatus.FAILED
+            run.error = "No recipients: the report has none (a test email needs an email address on your account)."
         elif failed:
             run.status = RunStatus.FAILED
             run.error = f"{len(failed)} of {len(deliveries)} deliveries failed: " + "; ".join(

@@ -82,3 +82,14 @@ def test_every_reports_page_loads(admin_client, alice, facility_a):
     for path in ["/admin/reports/report/", f"/admin/reports/report/{report.pk}/change/", "/admin/reports/report/add/",
                  "/admin/reports/reportrun/", "/admin/reports/reportdelivery/"]:  # fmt: skip
         assert admin_client.get(path).status_code == 200, path
+
+
+def test_the_admin_applies_the_apis_definition_rules(admin_client, alice, facility_a):
+    response = admin_client.post(
+        "/admin/reports/report/add/",
+        form(alice, facility_a, period="custom", start_date="2026-02-01", end_date="2026-01-01"),
+    )
+
+    assert response.status_code == 200
+    assert b"Must not be before start_date." in response.content
+    assert not Report.objects.exists()
