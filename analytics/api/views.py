@@ -6,6 +6,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
+from accounts.principals import Actor
 from accounts.roles import Capability
 from analytics.cache import kpi_cache_stats
 from analytics.models import RefreshRun
@@ -65,7 +66,7 @@ class RefreshView(ScopedAPIView):
     def post(self, request: Request) -> Response:
         serializer = RefreshRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        runs = refresh_request(views=serializer.validated_data["views"], by=request.user, trigger="api")
+        runs = refresh_request(views=serializer.validated_data["views"], by=Actor.from_request(request), trigger="api")
         body = {"runs": [{"id": run.id, "view": run.view, "status": run.status} for run in runs]}
         return Response(body, status=status.HTTP_202_ACCEPTED)
 

@@ -18,6 +18,8 @@ from django.utils import timezone
 from psycopg import sql
 
 from accounts.models import User
+from accounts.principals import Actor
+from accounts.services import audit_record
 from analytics.cache import kpi_cache_bump
 from analytics.models import RefreshRun
 from analytics.registry import BY_KEY, View, views_named
@@ -30,13 +32,15 @@ def _lock_key(view: View) -> int:
 
 
 def refresh_request(
-    *, views: list[str] | None, by: User | None, trigger: str, enqueue: bool = True
+    *, views: list[str] | None, by: Actor | User | None, trigger: str, enqueue: bool = True
 ) -> list[RefreshRun]:
     """Queue a refresh of ``views`` (keys or group names; all when empty) and enqueue the work.
 
     A view that already has a queued or running refresh gets no second one: its current run is
     returned instead. With ``enqueue=False`` the caller runs them (refresh_runs_execute).
+    A request by a person (API or console) is audited; the schedule's are in the run log only.
     """
+    actor = by if isinstance(by, Actor) or by is None else Actor(principal=by)
     runs: list[RefreshRun] = []
     created: list[int] = []
     with transaction.atomic():
@@ -49,11 +53,14 @@ def refresh_request(
             if active:
                 runs.append(active)
                 continue
-            run = RefreshRun.objects.create(view=view.key, requested_by=by, trigger=trigger)
+            run = RefreshRun.objects.create(view=view.key, requested_by=actor.user if actor else None, trigger=trigger)
             runs.append(run)
             created.append(run.pk)
         if created and enqueue:
             transaction.on_commit(lambda: _enqueue(created))
+        if actor is not None:
+            audit_record(by=actor, action="analytics.refresh", object_repr=", ".join(views or ["all"]),
+                         trigger=trigger, runs=[run.pk for run in runs])  # fmt: skip
     return runs
 
 

@@ -3,6 +3,7 @@
 import pytest
 from django.db import connection, connections
 
+from accounts.models import AuditEvent
 from analytics.models import RefreshRun
 from analytics.registry import BY_KEY
 from analytics.services.refresh import _lock_key, refresh_request, refresh_run_execute, refresh_runs_execute
@@ -23,6 +24,20 @@ def test_admins_ask_for_a_refresh_and_get_202_with_the_runs(ada, django_capture_
     ]  # fmt: skip
     assert {run["status"] for run in runs} == {"queued"}
     assert len(callbacks) == 1  # one task enqueued after commit
+
+
+def test_a_refresh_asked_for_by_a_person_is_audited(ada):
+    runs = jwt_client(ada).post("/api/v1/analytics/refresh/", {"views": ["hires"]}, format="json").json()["runs"]
+
+    audit = AuditEvent.objects.get(action="analytics.refresh")
+    assert (audit.actor, audit.object_repr, audit.details["trigger"]) == (ada, "hires", "api")
+    assert audit.details["runs"] == [run["id"] for run in runs]
+
+
+def test_a_scheduled_refresh_is_not_audited():
+    refresh_request(views=["hires"], by=None, trigger="schedule", enqueue=False)
+
+    assert not AuditEvent.objects.filter(action="analytics.refresh").exists()
 
 
 def test_a_view_already_queued_is_not_queued_twice(ada):
