@@ -5,6 +5,10 @@
 
 Each file is built in a child process (`python -m tests.bench.reports <report id> <start> <end>`)
 through the same function a run uses, so peak memory (ru_maxrss) is that build's alone.
+
+`python -m tests.bench.reports cells [ROWS]` is the exporters' own micro-benchmark: ROWS
+generated rows shaped like the `applications` list (13 columns, no database), written as CSV
+and as XLSX, with the cost per cell once the rows' own generation is taken off.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import resource
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -40,8 +45,10 @@ def ensure_dataset() -> None:
 def build_in_child(report_id: int, start: date, end: date, env: dict) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "tests.bench.reports", str(report_id), start.isoformat(), end.isoformat()],
-        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, check=True,
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True,
     )  # fmt: skip
+    if out.returncode:
+        raise RuntimeError(f"building report {report_id} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -84,6 +91,7 @@ def child(report_id: int, start: date, end: date) -> None:
 
     report = Report.objects.select_related("owner").get(pk=report_id)
     folder = Path(settings.MEDIA_ROOT) / "bench"
+    load_before = os.getloadavg()[0]  # the cores are shared: a figure means little without it
     begun = time.perf_counter()
     built = report_build(report=report, start=start, end=end, directory=folder, stem=f"bench-{report_id}")
     seconds = time.perf_counter() - begun
@@ -91,8 +99,55 @@ def child(report_id: int, start: date, end: date) -> None:
     built.path.unlink()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"rows": built.rows, "seconds": round(seconds, 1), "mb": round(size / 1e6, 1),
-                      "peak_rss_mb": round(peak)}))  # fmt: skip
+                      "peak_rss_mb": round(peak), "load": [round(load_before, 1), round(os.getloadavg()[0], 1)]}))  # fmt: skip
+
+
+def application_like_rows(count: int) -> Iterator[dict]:
+    """Rows with the shape and the kind of values of the `applications` list."""
+    titles = ["Registered Nurse", "ICU Nurse - Nights", "CNA", "Travel RN (ER)", "Physical Therapist"]
+    stages = ["applied", "screening", "interviewing", "offered", "hired"]
+    first = date(2025, 1, 1)
+    for index in range(count):
+        applied = first + timedelta(days=index % 540)
+        yield {
+            "application": f"APP-{index:08d}", "facility": f"BENCH-{index % 50:02d}", "job": f"J-{index % 20_000:06d}",
+            "job_title": titles[index % 5], "candidate": f"C-{index % 300_000:07d}",
+            "candidate_name": f"Candidate {index % 300_000}", "candidate_email": f"c{index % 300_000}@example.com",
+            "source": "referral", "status": stages[index % 5], "furthest_stage": stages[(index + 1) % 5],
+            "applied": applied, "offered": applied + timedelta(days=9) if index % 3 == 0 else None,
+            "hired": applied + timedelta(days=20) if index % 7 == 0 else None,
+        }  # fmt: skip
+
+
+def cells(count: int) -> None:
+    """Cost per cell of each exporter on generated rows (no database)."""
+    import tempfile
+
+    from reports.building import APPLICATION_COLUMNS
+    from reports.exporters import export_csv, export_xlsx
+
+    begun = time.perf_counter()
+    for _ in application_like_rows(count):
+        pass
+    generating = time.perf_counter() - begun
+    total = count * len(APPLICATION_COLUMNS)
+    with tempfile.TemporaryDirectory() as folder:
+        for name, export in (("csv", export_csv), ("xlsx", export_xlsx)):
+            path = Path(folder) / f"cells.{name}"
+            begun = time.perf_counter()
+            export(path, APPLICATION_COLUMNS, application_like_rows(count))
+            seconds = time.perf_counter() - begun
+            print(json.dumps({"format": name, "rows": count, "seconds": round(seconds, 2),
+                              "us_per_cell": round((seconds - generating) / total * 1e6, 2),
+                              "mb": round(path.stat().st_size / 1e6, 1), "load": round(os.getloadavg()[0], 1)}))  # fmt: skip
 
 
 if __name__ == "__main__":
-    child(int(sys.argv[1]), date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]))
+    if sys.argv[1] == "cells":
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+        django.setup()
+        cells(int(sys.argv[2]) if len(sys.argv) > 2 else 100_000)
+    else:
+        child(int(sys.argv[1]), date.fromisoformat(sys.argv[2]), date.fromisoformat(sys.argv[3]))
