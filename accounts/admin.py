@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.html import format_html_join
+from rest_framework_api_key.models import APIKey
 
 from accounts.models import AuditEvent, Facility, FacilityGrant, Role, ServiceAPIKey, User
 from accounts.principals import Actor
@@ -120,6 +121,7 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 
 
 admin.site.unregister(Group)  # role groups are defined in code (accounts.roles) and synced on migrate
+admin.site.unregister(APIKey)  # the library's own key model is unused: ServiceAPIKey (below) is the one
 
 
 # --- facilities with their grants ------------------------------------------------------

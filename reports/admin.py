@@ -13,11 +13,12 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Role
 from accounts.principals import Actor, principal_role
 from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
 from reports.schedules import cron_parse, zone_parse
-from reports.services.definitions import FIELDS, report_definition_errors, report_save
+from reports.services.definitions import FIELDS, report_definition_errors, report_disable, report_save
 from reports.services.delivery import report_delivery_resend
 from reports.services.runs import report_run_request
 
@@ -95,7 +96,7 @@ class RecentRunsInline(admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(admin.ModelAdmin):
+class ReportAdmin(ObjectActionsMixin, admin.ModelAdmin):
     form = ReportForm
     list_display = ["name", "owner", "kpi", "format", "period", "schedule_display", "enabled", "last_run",
                     "disabled_reason"]  # fmt: skip
@@ -112,7 +113,8 @@ class ReportAdmin(admin.ModelAdmin):
         ("State", {"fields": ["consecutive_failures", "disabled_reason", "created_at", "updated_at"]}),
     ]
     inlines = [RecentRunsInline]
-    actions = ["run_now", "send_test_email_to_me"]
+    actions = ["run_now", "send_test_email_to_me", "switch_on", "switch_off"]
+    object_actions = actions
 
     def get_queryset(self, request) -> QuerySet:
         latest = ReportRun.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
@@ -178,6 +180,29 @@ class ReportAdmin(admin.ModelAdmin):
         self.message_user(request, f"Queued {len(runs)} run(s): " + ", ".join(f"#{run.pk}" for run in runs)
                           + ". They appear under Report runs as they progress.", messages.SUCCESS)  # fmt: skip
 
+    def object_action_applies(self, request, obj: Report, action: str) -> bool:
+        if action == "switch_on":
+            return not obj.enabled
+        if action == "switch_off":
+            return obj.enabled
+        return True
+
+    @admin.action(description="Switch on (schedule runs again)")
+    def switch_on(self, request, queryset: QuerySet) -> None:
+        off = list(queryset.filter(enabled=False))
+        for report in off:
+            report_save(by=Actor.from_request(request), report=report, enabled=True)
+        self.message_user(request, f"Switched on {len(off)} report(s); their schedules run from the next slot on "
+                          "(missed slots are not sent late).", messages.SUCCESS)  # fmt: skip
+
+    @admin.action(description="Switch off (pause the schedule)")
+    def switch_off(self, request, queryset: QuerySet) -> None:
+        on = list(queryset.filter(enabled=True))
+        for report in on:
+            report_disable(report=report, reason=f"Switched off by {request.user.get_username()} in the console.",
+                           by=Actor.from_request(request))  # fmt: skip
+        self.message_user(request, f"Switched off {len(on)} report(s).", messages.SUCCESS)
+
     @admin.action(description="Send a test email to me")
     def send_test_email_to_me(self, request, queryset: QuerySet) -> None:
         if not request.user.email:
@@ -214,7 +239,7 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 
 @admin.register(ReportRun)
-class ReportRunAdmin(ReadOnlyAdmin):
+class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_display = ["id", "report", "trigger", "status_badge", "scheduled_for", "started_at", "finished_at", "rows",
                     "size", "short_error"]  # fmt: skip
     list_filter = ["status", "trigger", "report__kpi"]
@@ -227,6 +252,10 @@ class ReportRunAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     inlines = [DeliveryInline]
     actions = ["resend_failed"]
+    object_actions = actions
+
+    def object_action_applies(self, request, obj: ReportRun, action: str) -> bool:
+        return obj.deliveries.filter(status=DeliveryStatus.FAILED).exists()
 
     def get_queryset(self, request) -> QuerySet:
         queryset = super().get_queryset(request)
@@ -265,7 +294,7 @@ class ReportRunAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(ReadOnlyAdmin):
+class ReportDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     list_display = ["recipient", "run", "status_badge", "attempts", "sent_at", "updated_at", "error"]
     list_filter = ["status"]
     search_fields = ["recipient", "run__report__name"]
@@ -274,6 +303,10 @@ class ReportDeliveryAdmin(ReadOnlyAdmin):
     fields = ["run", "recipient", "status", "attempts", "sent_at", "updated_at", "error"]
     readonly_fields = fields
     actions = ["resend"]
+    object_actions = actions
+
+    def object_action_applies(self, request, obj: ReportDelivery, action: str) -> bool:
+        return obj.status == DeliveryStatus.FAILED
 
     def get_queryset(self, request) -> QuerySet:
         queryset = super().get_queryset(request)

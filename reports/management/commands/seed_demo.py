@@ -24,7 +24,9 @@ class Command(BaseCommand):
         parser.add_argument("--no-history", action="store_true", help="facilities and users only")
 
     def handle(self, *args, force: bool, seed: int, scale: float, no_history: bool, **options) -> None:
-        if settings.SETTINGS_MODULE.endswith("production") and not force:
+        # Under override_settings (the live-server tests) SETTINGS_MODULE reads None: ask the environment.
+        module = settings.SETTINGS_MODULE or os.environ.get("DJANGO_SETTINGS_MODULE", "")
+        if module.endswith("production") and not force:
             raise CommandError("seed_demo creates demo users with a known password; use --force in production")
         password = os.environ.get("DEMO_PASSWORD", "staffing-demo-2026")
         with transaction.atomic():

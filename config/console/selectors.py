@@ -1,0 +1,288 @@
+"""What the operator console shows: the dashboard's numbers and the state of the system.
+
+The dashboard asks the KPI catalog exactly as the API does (``kpi_params_for`` for the staff
+user's scope and privacy level, then ``kpi_answer_for``), so its numbers are the API's numbers,
+suppressed where the API's would be, and served from the same cache.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db.models import Count, Q
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from accounts.models import Role
+from accounts.principals import principal_role
+from accounts.selectors import FacilityPermission, facility_ids_for
+from analytics.catalog import kpi_answer_for
+from analytics.models import RefreshRun
+from analytics.params import kpi_params_for, reporting_today
+from analytics.registry import VIEWS, views_named
+from config.celery_app import app as celery_app
+from config.health import check_heartbeat
+from config.heartbeat import heartbeat_age
+from events.selectors import event_stats
+from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
+
+logger = logging.getLogger(__name__)
+
+DASHBOARD_DAYS = 30
+RECENT_FAILURE_DAYS = 7
+
+# (key in the KPI answer, label, kind): kind decides how a value and its change are shown.
+HEADLINE = [
+    ("applications", "Applications", "count"),
+    ("hires", "Hires", "count"),
+    ("hire_rate", "Hire rate", "rate"),
+    ("time_to_hire_days", "Time to hire (days)", "days"),
+    ("fill_rate", "Fill rate", "rate"),
+    ("total_revenue", "Revenue", "money"),
+    ("compliance_rate", "Compliance rate", "rate"),
+    ("response_rate", "Outreach response rate", "rate"),
+    ("dau", "Daily active users", "count"),
+    ("mau", "Monthly active users", "count"),
+]
+
+
+@dataclass(frozen=True)
+class Headline:
+    key: str
+    label: str
+    kind: str
+    current: float | None
+    previous: float | None
+
+    @property
+    def change(self) -> float | None:
+        """Rates change in points (a difference), everything else relatively (a fraction)."""
+        if self.current is None or self.previous is None:
+            return None
+        if self.kind == "rate":
+            return round(self.current - self.previous, 4)
+        if not self.previous:
+            return None
+        return round((self.current - self.previous) / self.previous, 4)
+
+    @property
+    def display(self) -> str:
+        return show(self.current, self.kind)
+
+    @property
+    def previous_display(self) -> str:
+        return show(self.previous, self.kind)
+
+    @property
+    def change_display(self) -> str:
+        change = self.change
+        if change is None:
+            return "—"
+        if self.kind == "rate":
+            return f"{change * 100:+.1f} pts"
+        return f"{change:+.1%}"
+
+    @property
+    def direction(self) -> str:
+        change = self.change
+        return "flat" if not change else ("up" if change > 0 else "down")
+
+
+def show(value: float | None, kind: str) -> str:
+    """A headline value as the console prints it; None is a suppressed (or undefined) figure."""
+    if value is None:
+        return "—"
+    if kind == "rate":
+        return f"{value:.1%}"
+    if kind == "money":
+        return f"{value:,.2f}"
+    if kind == "days":
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+@dataclass
+class Dashboard:
+    start: date
+    end: date
+    previous_start: date
+    previous_end: date
+    facilities: list[str]
+    data_as_of: str | None
+    suppressed: bool
+    headline: list[Headline]
+    daily: list[dict]
+    funnel: list[dict]
+
+
+def console_dashboard(*, user, today: date | None = None) -> Dashboard:
+    """The last 30 days against the 30 before, for the facilities ``user`` may see."""
+    end = today or reporting_today()
+    start = end - timedelta(days=DASHBOARD_DAYS - 1)
+    previous_end = start - timedelta(days=1)
+    previous_start = previous_end - timedelta(days=DASHBOARD_DAYS - 1)
+    params = kpi_params_for(user=user, start=start, end=end)
+    current = kpi_answer_for(kpi="dashboard", params=params)
+    previous = kpi_answer_for(kpi="kpis", params=kpi_params_for(user=user, start=previous_start, end=previous_end))
+    pipeline = kpi_answer_for(kpi="pipeline", params=params)
+    headline = [
+        Headline(key, label, kind, current["metrics"].get(key), previous["metrics"].get(key))
+        for key, label, kind in HEADLINE
+    ]
+    return Dashboard(
+        start=start,
+        end=end,
+        previous_start=previous_start,
+        previous_end=previous_end,
+        facilities=current["facilities"],
+        data_as_of=current["data_as_of"],
+        suppressed=params.suppress,
+        headline=headline,
+        daily=current["metrics"].get("daily", []),
+        funnel=pipeline["metrics"].get("funnel", []),
+    )
+
+
+# --- system status ---------------------------------------------------------------------------
+
+
+@dataclass
+class ViewStatus:
+    key: str
+    group: str
+    interval: timedelta | None  # how often a schedule refreshes it; None: no enabled schedule
+    last_success: datetime | None = None
+    duration_ms: int | None = None
+    rows: int | None = None
+    last_status: str | None = None  # the newest run's, whatever it was
+    last_error: str = ""
+    active: bool = False  # a refresh is queued or running now
+
+    @property
+    def age(self) -> timedelta | None:
+        return None if self.last_success is None else timezone.now() - self.last_success
+
+    @property
+    def stale(self) -> bool:
+        """Older than its schedule allows: one whole interval late (plus five minutes for a
+        refresh in progress), never refreshed, or with no schedule at all."""
+        if self.last_success is None or self.interval is None:
+            return True
+        return self.age > self.interval * 2 + timedelta(minutes=5)
+
+
+@dataclass
+class Component:
+    name: str
+    state: str  # ok, stale, down, unknown
+    age_seconds: float | None = None
+
+
+@dataclass
+class SystemStatus:
+    views: list[ViewStatus]
+    components: list[Component]
+    queue_length: int | None  # None: the broker could not be asked
+    events: dict[str, int]
+    failed_runs: int
+    failed_deliveries: int
+    failures_since: datetime
+    recent_refreshes: list[RefreshRun] = field(default_factory=list)
+
+    @property
+    def stale_views(self) -> int:
+        return sum(1 for view in self.views if view.stale)
+
+
+def _cron_interval(task: PeriodicTask) -> timedelta | None:
+    """The average time between runs of a crontab schedule (interval schedules: their period)."""
+    if task.interval_id:
+        return timedelta(seconds=task.interval.schedule.run_every.total_seconds())
+    if not task.crontab_id:
+        return None
+    cron = task.crontab.schedule  # celery's crontab, with each field expanded to a set
+    per_week = len(cron.minute) * len(cron.hour) * len(cron.day_of_week)
+    return timedelta(weeks=1) / per_week if per_week else None
+
+
+def refresh_intervals() -> dict[str, timedelta]:
+    """For each view, the shortest interval among the enabled refresh schedules that cover it."""
+    intervals: dict[str, timedelta] = {}
+    tasks = PeriodicTask.objects.filter(task="analytics.refresh_scheduled", enabled=True)
+    for task in tasks.select_related("crontab", "interval"):
+        interval = _cron_interval(task)
+        if interval is None:
+            continue
+        names = json.loads(task.kwargs or "{}").get("views") or None
+        for view in views_named(names):
+            intervals[view.key] = min(interval, intervals.get(view.key, interval))
+    return intervals
+
+
+def views_status() -> list[ViewStatus]:
+    intervals = refresh_intervals()
+    statuses = {view.key: ViewStatus(view.key, view.group, intervals.get(view.key)) for view in VIEWS}
+    succeeded = RefreshRun.objects.filter(status=RefreshRun.Status.SUCCEEDED).order_by("view", "-finished_at")
+    for run in succeeded.distinct("view"):  # the newest success per view, on the refresh_latest index
+        if run.view in statuses:
+            status = statuses[run.view]
+            status.last_success, status.duration_ms, status.rows = run.finished_at, run.duration_ms, run.rows
+    newest = RefreshRun.objects.order_by("view", "-created_at", "-id").distinct("view")
+    for run in newest:
+        if run.view in statuses:
+            status = statuses[run.view]
+            status.last_status, status.last_error = run.status, run.error
+            status.active = run.status in (RefreshRun.Status.QUEUED, RefreshRun.Status.RUNNING)
+    return list(statuses.values())
+
+
+def queue_length() -> int | None:
+    """Tasks waiting in the broker's default queue (not those a worker holds)."""
+    try:
+        with celery_app.connection_for_read() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+            channel = conn.default_channel
+            try:
+                return channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True).message_count
+            except Exception:  # kombu: a queue with nothing in it does not exist yet
+                return 0
+    except Exception:
+        logger.warning("console: broker unreachable for the queue length", exc_info=True)
+        return None
+
+
+def components_status() -> list[Component]:
+    components = []
+    for name in ("worker", "beat"):
+        state = check_heartbeat(name)
+        try:
+            age = heartbeat_age(component=name)
+        except Exception:  # Redis down: the state already says unknown
+            age = None
+        components.append(Component(name=name, state=state, age_seconds=age))
+    return components
+
+
+def console_status(*, user) -> SystemStatus:
+    """Everything an operator watches, limited to ``user``'s facilities and (for non-Admins)
+    reports."""
+    since = timezone.now() - timedelta(days=RECENT_FAILURE_DAYS)
+    runs = ReportRun.objects.filter(created_at__gte=since)
+    deliveries = ReportDelivery.objects.filter(updated_at__gte=since)
+    if principal_role(user) != Role.ADMIN:
+        runs, deliveries = runs.filter(report__owner=user), deliveries.filter(run__report__owner=user)
+    failures = runs.aggregate(failed=Count("id", filter=Q(status=RunStatus.FAILED)))
+    return SystemStatus(
+        views=views_status(),
+        components=components_status(),
+        queue_length=queue_length(),
+        events=event_stats(facility_ids=facility_ids_for(user, FacilityPermission.VIEW_DATA)),
+        failed_runs=failures["failed"],
+        failed_deliveries=deliveries.filter(status=DeliveryStatus.FAILED).count(),
+        failures_since=since,
+        recent_refreshes=list(RefreshRun.objects.select_related("requested_by")[:12]),
+    )
