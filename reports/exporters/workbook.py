@@ -37,7 +37,7 @@ from .columns import FORMULA_PREFIXES, NUMBER_FORMATS, TEXT_KINDS, Column, Kind
 from .sheet_xml import CellStyles, ooxml_text, write_rows
 
 OTHER_SHEETS = ("summary", "definitions", "history")  # ours, and the one name Excel reserves
-_TITLE_FORBIDDEN = re.compile("[\\\\/*?:\\[\\]\x00-\x1f]")
+_TITLE_FORBIDDEN = re.compile(r"[\\/*?:\[\]\x00-\x1f]")
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,11 @@ def export_xlsx(
         skeleton = io.BytesIO()
         workbook.save(skeleton)
         dimension = f"A1:{get_column_letter(max(len(columns), 1))}{count + 1}"
-        _package(path, skeleton, sheet.path.lstrip("/"), spool, dimension)
+        try:
+            _package(path, skeleton, sheet.path.lstrip("/"), spool, dimension)
+        except BaseException:
+            path.unlink(missing_ok=True)  # never half a workbook
+            raise
     return count
 
 

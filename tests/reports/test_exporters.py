@@ -297,3 +297,17 @@ def test_a_failing_row_source_leaves_no_file_behind(tmp_path):
         export_xlsx(tmp_path / "out.xlsx", COLUMNS, rows())
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failure_while_packaging_leaves_no_half_workbook(tmp_path, monkeypatch):
+    from reports.exporters import workbook
+
+    def disk_full(*args):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(workbook, "_split_sheet", disk_full)  # after the package is opened for writing
+
+    with pytest.raises(OSError, match="No space"):
+        export_xlsx(tmp_path / "out.xlsx", COLUMNS, iter(ROWS))
+
+    assert list(tmp_path.iterdir()) == []
