@@ -8,9 +8,12 @@ from analytics.models import RefreshRun
 class RefreshRunAdmin(admin.ModelAdmin):
     """The refresh log. Failures keep the previous data in the views; the error is shown here."""
 
-    list_display = ["created_at", "view", "status_badge", "trigger", "duration_ms", "rows", "concurrent", "short_error"]
+    list_display = ["created_at", "view", "status_badge", "trigger", "requested_by", "duration_ms", "rows",
+                    "concurrent", "short_error"]  # fmt: skip
     list_filter = ["status", "view", "trigger"]
+    search_fields = ["=view", "error", "requested_by__username"]
     date_hierarchy = "created_at"
+    list_select_related = ["requested_by"]
     readonly_fields = ["view", "status", "requested_by", "trigger", "created_at", "started_at", "finished_at",
                        "duration_ms", "rows", "concurrent", "error"]  # fmt: skip
     fields = readonly_fields

@@ -240,8 +240,8 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
 @admin.register(ReportRun)
 class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
-    list_display = ["id", "report", "trigger", "status_badge", "scheduled_for", "started_at", "finished_at", "rows",
-                    "size", "short_error"]  # fmt: skip
+    list_display = ["id", "report_link", "trigger", "status_badge", "scheduled_for", "started_at", "finished_at",
+                    "rows", "size", "short_error"]  # fmt: skip
     list_filter = ["status", "trigger", "report__kpi"]
     search_fields = ["report__name", "error"]
     date_hierarchy = "created_at"
@@ -295,7 +295,7 @@ class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
 @admin.register(ReportDelivery)
 class ReportDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdmin):
-    list_display = ["recipient", "run", "status_badge", "attempts", "sent_at", "updated_at", "error"]
+    list_display = ["recipient", "run_link", "status_badge", "attempts", "sent_at", "updated_at", "error"]
     list_filter = ["status"]
     search_fields = ["recipient", "run__report__name"]
     date_hierarchy = "updated_at"
@@ -317,6 +317,11 @@ class ReportDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery: ReportDelivery) -> str:
         return badge(delivery.status)
+
+    @admin.display(description="run", ordering="run")
+    def run_link(self, delivery: ReportDelivery) -> str:
+        return format_html('<a href="{}">#{} {}</a>', reverse("admin:reports_reportrun_change", args=[delivery.run_id]),
+                           delivery.run_id, delivery.run.report.name)  # fmt: skip
 
     @admin.action(description="Resend (failed deliveries only)")
     def resend(self, request, queryset: QuerySet) -> None:

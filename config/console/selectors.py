@@ -88,8 +88,12 @@ class Headline:
 
     @property
     def direction(self) -> str:
+        """``up`` (better) or ``down`` (worse) for the colour; a longer time to hire is worse."""
         change = self.change
-        return "flat" if not change else ("up" if change > 0 else "down")
+        if not change:
+            return "flat"
+        better = change < 0 if self.kind == "days" else change > 0
+        return "up" if better else "down"
 
 
 def show(value: float | None, kind: str) -> str:

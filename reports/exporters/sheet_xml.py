@@ -149,6 +149,14 @@ def _encoder(kind: Kind, styles: CellStyles) -> CellEncoder:
     return typed
 
 
+#: Excel's sheet holds 1,048,576 rows; one is the header.
+MAX_DATA_ROWS = 1_048_575
+
+
+class SheetTooLarge(ValueError):
+    """More rows than one Excel sheet holds: Excel would open the file cut short."""
+
+
 def write_rows(out: BinaryIO, columns: Sequence[Column], rows: Iterable[dict], styles: CellStyles) -> int:
     """``<row>`` elements for ``rows`` from row 2 on (row 1 is the header), UTF-8, into ``out``.
     Returns the number of rows."""
@@ -159,6 +167,11 @@ def write_rows(out: BinaryIO, columns: Sequence[Column], rows: Iterable[dict], s
     count = 0
     for row in rows:
         count += 1
+        if count > MAX_DATA_ROWS:
+            raise SheetTooLarge(
+                f"An Excel sheet holds at most {MAX_DATA_ROWS:,} data rows and this report has more: "
+                "send it as CSV, or narrow its period or facilities."
+            )
         number = str(count + 1)
         cells = "".join([
             encode(value, letter + number) for key, letter, encode in encoders if (value := row.get(key)) is not None

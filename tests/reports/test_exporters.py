@@ -311,3 +311,15 @@ def test_a_failure_while_packaging_leaves_no_half_workbook(tmp_path, monkeypatch
         export_xlsx(tmp_path / "out.xlsx", COLUMNS, iter(ROWS))
 
     assert list(tmp_path.iterdir()) == []
+
+
+def test_more_rows_than_an_excel_sheet_holds_fail_plainly_and_leave_no_file(tmp_path, monkeypatch):
+    from reports.exporters import sheet_xml as writer
+
+    monkeypatch.setattr(writer, "MAX_DATA_ROWS", 2)  # Excel's 1,048,575, made small enough to reach
+    path = tmp_path / "big.xlsx"
+
+    with pytest.raises(writer.SheetTooLarge, match="at most 2 data rows"):
+        export_xlsx(path, COLUMNS, iter(ROWS))
+    assert not path.exists() and not list(tmp_path.iterdir())
+    assert export_xlsx(tmp_path / "fits.xlsx", COLUMNS, iter(ROWS[:2])) == 2
