@@ -102,8 +102,8 @@ def show(value: float | None, kind: str) -> str:
         return "—"
     if kind == "rate":
         return f"{value:.1%}"
-    if kind == "money":
-        return f"{value:,.2f}"
+    if kind == "money":  # whole units on a card; the API and the reports keep the cents
+        return f"{value:,.0f}"
     if kind == "days":
         return f"{value:,.1f}"
     return f"{value:,.0f}"
@@ -169,6 +169,15 @@ class ViewStatus:
     @property
     def age(self) -> timedelta | None:
         return None if self.last_success is None else timezone.now() - self.last_success
+
+    @property
+    def interval_display(self) -> str:
+        minutes = int(self.interval.total_seconds() // 60) if self.interval else 0
+        if not minutes:
+            return ""
+        if minutes % 1440 == 0:
+            return f"every {minutes // 1440} d"
+        return f"every {minutes // 60} h" if minutes % 60 == 0 else f"every {minutes} min"
 
     @property
     def stale(self) -> bool:

@@ -109,3 +109,9 @@ def test_the_panel_is_for_staff_only(client, alice):
     response = client.get("/admin/status/")
 
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_intervals_read_as_an_operator_says_them():
+    assert ViewStatus("v", "g", timedelta(minutes=30)).interval_display == "every 30 min"
+    assert ViewStatus("v", "g", timedelta(hours=1)).interval_display == "every 1 h"
+    assert ViewStatus("v", "g", timedelta(days=7)).interval_display == "every 7 d"
