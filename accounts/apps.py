@@ -13,7 +13,7 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts and access"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (login auditing)
+        from accounts import scope, signals  # noqa: F401  (scope cache invalidation, login auditing)
 
         # Permissions are created after each migrate; the role groups follow them.
         post_migrate.connect(_sync_role_groups, dispatch_uid="accounts.sync_role_groups")

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.conf import settings
 
 from accounts.models import Facility
-from analytics.cache import kpi_cached
+from analytics.cache import kpi_cached, kpi_cached_json, kpi_json
 from analytics.params import KpiParams
 from analytics.privacy import Breakdown, privacy_render
 from analytics.services.refresh import views_data_as_of
@@ -22,7 +22,31 @@ def kpi_answer(
     empty: Callable[[], dict] | None = None,
 ) -> dict:
     """``compute`` returns {facility_id or None: metrics}; the overall answer is under None."""
+    build = _builder(kpi=kpi, params=params, views=views, compute=compute, empty=empty)
+    if params.fresh:
+        return build()
+    return kpi_cached(kpi=kpi, parts=params.cache_parts(kpi), compute=build)
 
+
+def kpi_answer_json(
+    *,
+    kpi: str,
+    params: KpiParams,
+    views: list[str],
+    compute: Callable[[], dict],
+    empty: Callable[[], dict] | None = None,
+    cached: bool = True,
+) -> bytes:
+    """kpi_answer as the JSON the API sends (cached as such; ``cached=False`` computes it now)."""
+    build = _builder(kpi=kpi, params=params, views=views, compute=compute, empty=empty)
+    if params.fresh or not cached:
+        return kpi_json(build())
+    return kpi_cached_json(kpi=kpi, parts=params.cache_parts(kpi), compute=build, warm=params)
+
+
+def _builder(
+    *, kpi: str, params: KpiParams, views: list[str], compute: Callable[[], dict], empty: Callable[[], dict] | None
+) -> Callable[[], dict]:
     def build() -> dict:
         by_facility = compute()
         body = {"metrics": by_facility.get(None) or (empty() if empty else {})}
@@ -53,6 +77,4 @@ def kpi_answer(
             "suppressed": suppressed,
         }
 
-    if params.fresh:
-        return build()
-    return kpi_cached(kpi=kpi, parts=params.cache_parts(kpi), compute=build)
+    return build

@@ -47,27 +47,102 @@ def kpi_cache_stats() -> dict[str, int]:
 def kpi_cached(*, kpi: str, parts: dict, compute: Callable[[], dict]) -> dict:
     """The answer for ``parts`` (parameters, caller scope, privacy level), from the cache when
     it holds the current version, else computed and stored."""
+    return json.loads(kpi_cached_json(kpi=kpi, parts=parts, compute=compute))
+
+
+def kpi_json(answer: dict) -> bytes:
+    """An answer as the API sends it (DRF's JSONRenderer settings: compact, UTF-8, no NaN)."""
+    return json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+# One round trip for a lookup: the version, the answer under it, and the hit counted.
+_LOOKUP = """
+local version = redis.call('GET', KEYS[1]) or '0'
+local answer = redis.call('GET', ARGV[1] .. version .. ARGV[2])
+if answer then redis.call('INCR', KEYS[2]) end
+return {version, answer or false}
+"""
+_lookup_script = []
+
+
+def _lookup(kpi: str, digest: str) -> tuple[str, bytes | None]:
+    """(the key of ``kpi``/``digest`` under the current version, the cached answer or None)."""
+    client = cache.client.get_client(write=True)
+    if not _lookup_script or _lookup_script[0][0] is not client:
+        _lookup_script[:] = [(client, client.register_script(_LOOKUP))]
+    prefix = cache.make_key("kpi:")
+    version, answer = _lookup_script[0][1](
+        keys=[cache.make_key(VERSION_KEY), cache.make_key(STATS_KEYS["hit"])],
+        args=[prefix, f":{kpi}:json:{digest}"],
+    )
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return f"kpi:{version}:{kpi}:json:{digest}", (cache.client.decode(answer) if answer else None)
+
+
+def kpi_cached_json(*, kpi: str, parts: dict, compute: Callable[[], dict], warm: object = None) -> bytes:
+    """Like kpi_cached, as the rendered JSON the API sends: a cached answer is served without
+    being decoded and encoded again. ``warm`` (the question, picklable) is remembered on a miss so
+    that the next refresh can compute the answer before it moves the version (kpi_cache_rollover)."""
+    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
     try:
-        version = cache.get(VERSION_KEY) or 0
-        digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
-        key = f"kpi:{version}:{kpi}:{digest}"
-        answer = cache.get(key)
+        key, answer = _lookup(kpi, digest)
     except Exception:
         _count("error")
-        return compute()
+        return kpi_json(compute())
     if answer is not None:
-        _count("hit")
         return answer
     _count("miss")
-    answer = _computed_once(key, compute)
+    answer = _computed_once(key, lambda: kpi_json(compute()))
     try:
         cache.set(key, answer, timeout=TTL_SECONDS)
+        if warm is not None:
+            _remember(digest, kpi, warm)
     except Exception:
         logger.warning("could not store a KPI answer", exc_info=True)
     return answer
 
 
-def _computed_once(key: str, compute: Callable[[], dict], *, wait_seconds: float = 10.0) -> dict:
+# --- warming: the answers asked for lately are computed for the next version before it is used --
+
+WARM_KEY = "kpi:warm"  # digest -> (kpi, question, last asked)
+WARM_MAX = 50  # the most recently asked questions kept
+WARM_MAX_AGE_SECONDS = 3 * 3600
+
+
+def _remember(digest: str, kpi: str, question: object) -> None:
+    wanted = cache.get(WARM_KEY) or {}
+    wanted[digest] = (kpi, question, time.time())
+    if len(wanted) > WARM_MAX:
+        wanted = dict(sorted(wanted.items(), key=lambda item: -item[1][2])[:WARM_MAX])
+    cache.set(WARM_KEY, wanted, timeout=None)
+
+
+def kpi_cache_rollover(*, answer: Callable[[str, object], bytes], budget_seconds: float = 60.0) -> int:
+    """Move the cache to a new version with the answers asked for lately already in it, so readers
+    do not all miss at once after a refresh. ``answer(kpi, question)`` computes one (the views are
+    refreshed already). Returns how many were warmed; the version moves whatever happens."""
+    warmed = 0
+    try:
+        cache.add(VERSION_KEY, 0, timeout=None)
+        upcoming = int(cache.get(VERSION_KEY) or 0) + 1
+        wanted = cache.get(WARM_KEY) or {}
+        deadline = time.monotonic() + budget_seconds
+        recent = sorted(wanted.items(), key=lambda item: -item[1][2])
+        for digest, (kpi, question, asked) in recent:
+            if time.time() - asked > WARM_MAX_AGE_SECONDS or time.monotonic() > deadline:
+                break
+            try:
+                cache.set(f"kpi:{upcoming}:{kpi}:json:{digest}", answer(kpi, question), timeout=TTL_SECONDS)
+                warmed += 1
+            except Exception:  # one question failing to compute must not stop the rollover
+                logger.warning("could not warm a %s answer", kpi, exc_info=True)
+    except Exception:
+        logger.warning("could not warm the KPI cache", exc_info=True)
+    kpi_cache_bump()
+    return warmed
+
+
+def _computed_once(key: str, compute: Callable[[], bytes], *, wait_seconds: float = 10.0) -> bytes:
     """After a refresh many callers miss the same key at once: one computes, the others wait
     for its answer (a short lock in Redis), instead of all running the same heavy queries."""
     lock = f"{key}:computing"

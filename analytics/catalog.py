@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from analytics.answers import kpi_answer
+from analytics.answers import kpi_answer, kpi_answer_json
 from analytics.params import KpiParams
 from analytics.selectors import areas, series
 from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
@@ -83,3 +83,12 @@ def kpi_answer_for(*, kpi: str, params: KpiParams) -> dict:
     return kpi_answer(
         kpi=kpi, params=params, views=spec.views(params), compute=lambda: spec.compute(params), empty=spec.empty
     )
+
+
+def kpi_answer_json_for(*, kpi: str, params: KpiParams, cached: bool = True) -> bytes:
+    """kpi_answer_for as the JSON the API sends (``cached=False``: computed now, not stored)."""
+    spec = KPIS[kpi]
+    return kpi_answer_json(
+        kpi=kpi, params=params, views=spec.views(params), compute=lambda: spec.compute(params), empty=spec.empty,
+        cached=cached,
+    )  # fmt: skip

@@ -10,10 +10,9 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from accounts.models import Facility
 from accounts.principals import principal_role
 from accounts.roles import CAPABILITY_HOLDERS, Capability
-from accounts.selectors import FacilityPermission, facility_ids_for
+from accounts.scope import caller_scope
 
 MAX_SPAN_DAYS = 731
 MAX_FRESH_DAYS = 31
@@ -132,18 +131,17 @@ def kpi_params_for(
     """Resolve ``user``'s scope and privacy level for a KPI question. Requested facilities the
     user may not see are a 404 (unknown and not-yours answer alike); none requested = all of
     the user's. Used by the API (per request) and by scheduled reports (as the owner, at run time)."""
-    visible = set(facility_ids_for(user, FacilityPermission.VIEW_DATA))
+    scope = caller_scope(user)
     if facility_codes:
-        found = dict(Facility.objects.filter(code__in=facility_codes, id__in=visible).values_list("code", "id"))
+        found = {code: facility_id for facility_id, code in scope.visible.items() if code in set(facility_codes)}
         missing = sorted(set(facility_codes) - set(found))
         if missing:
             raise exceptions.NotFound(f"Facility not found: {', '.join(missing)}.")
         ids = sorted(found.values())
     else:
-        ids = sorted(visible)
-    codes = tuple(Facility.objects.filter(id__in=ids).order_by("code").values_list("code", flat=True))
-    personal = set(facility_ids_for(user, FacilityPermission.VIEW_PERSONAL_DATA))
-    suppress = settings.PRIVACY_MODE and any(facility_id not in personal for facility_id in ids)
+        ids = sorted(scope.visible)
+    codes = tuple(sorted(scope.visible[facility_id] for facility_id in ids))
+    suppress = settings.PRIVACY_MODE and any(facility_id not in scope.personal for facility_id in ids)
     return KpiParams(
         start=start,
         end=end,

@@ -14,6 +14,11 @@ class View:
     definition: str  # its SELECT, also run over base tables for ?fresh=true
     group: str  # refresh schedules pick views by group
     depends: tuple[str, ...] = ()  # keys of the views its definition reads (listed, and refreshed, before it)
+    #: Indexes (columns) of a view that is rebuilt and swapped in (docs/decisions.md): its rows live in a
+    #: table built from the definition, read through a plain view of ``table``'s name; a refresh
+    #: builds the next table beside it and repoints the view in a short transaction. Empty: a
+    #: materialized view refreshed CONCURRENTLY.
+    swapped: tuple[str, ...] = ()
 
     def source(self, *, fresh: bool) -> str:
         """What to select from: the stored view, or its definition over the base tables."""
@@ -30,29 +35,39 @@ class View:
             return f"WITH {ctes}, {definition[5:]}"
         return f"WITH {ctes} {definition}"
 
+    def storage(self, generation: int) -> str:
+        """The table holding a swapped view's rows: two generations take turns."""
+        return f"{self.table}_{generation}"
+
 
 VIEWS: list[View] = [
     View("pipeline_cohort", "analytics_pipeline_cohort", viewdefs.PIPELINE_COHORT_V1, "pipeline"),
     View("hires", "analytics_hires", viewdefs.HIRES_V1, "pipeline"),
     View("offers", "analytics_offers", viewdefs.OFFERS_V1, "pipeline"),
     View("jobs", "analytics_jobs", viewdefs.JOBS_V1, "pipeline"),
-    View("recruiter_daily", "analytics_recruiter_daily", viewdefs.RECRUITER_DAILY_V1, "pipeline"),
+    View("recruiter_daily", "analytics_recruiter_daily", viewdefs.RECRUITER_DAILY_V1, "pipeline",
+         swapped=("facility_id, occurred_date, actor",)),
     View("recruiter_totals", "analytics_recruiter_totals", viewdefs.RECRUITER_TOTALS_V1, "pipeline",
-         ("recruiter_daily",)),
+         ("recruiter_daily",), swapped=("grain, bucket",)),
     View("compliance_daily", "analytics_compliance_daily", viewdefs.COMPLIANCE_DAILY_V1, "compliance"),
-    View("revenue_daily", "analytics_revenue_daily", viewdefs.REVENUE_DAILY_V1, "revenue"),
+    View("revenue_daily", "analytics_revenue_daily", viewdefs.REVENUE_DAILY_V1, "revenue",
+         swapped=("facility_id, issued_date, placement_id",)),
     View("revenue_days", "analytics_revenue_days", viewdefs.REVENUE_DAYS_V1, "revenue", ("revenue_daily",)),
     View("placements", "analytics_placements", viewdefs.PLACEMENTS_V1, "revenue"),
     View("outreach_daily", "analytics_outreach_daily", viewdefs.OUTREACH_DAILY_V1, "outreach"),
-    View("outreach_replies", "analytics_outreach_replies", viewdefs.OUTREACH_REPLIES_V1, "outreach"),
+    View("outreach_replies", "analytics_outreach_replies", viewdefs.OUTREACH_REPLIES_V1, "outreach",
+         swapped=("facility_id, sent_date", "seconds_to_reply, sent_date")),
     View("reply_histogram", "analytics_reply_histogram", viewdefs.REPLY_HISTOGRAM_V1, "outreach",
          ("outreach_replies",)),
-    View("candidate_contacts", "analytics_candidate_contacts", viewdefs.CANDIDATE_CONTACTS_V1, "outreach"),
-    View("candidate_applications", "analytics_candidate_applications", viewdefs.CANDIDATE_APPLICATIONS_V1, "outreach"),
+    View("candidate_contacts", "analytics_candidate_contacts", viewdefs.CANDIDATE_CONTACTS_V1, "outreach",
+         swapped=("facility_id, sent_date",)),
+    View("candidate_applications", "analytics_candidate_applications", viewdefs.CANDIDATE_APPLICATIONS_V1, "outreach",
+         swapped=("candidate_id, applied_at",)),
     View("contact_firsts", "analytics_contact_firsts", viewdefs.CONTACT_FIRSTS_V1, "outreach",
          ("candidate_contacts", "candidate_applications")),
     View("candidate_skills", "analytics_candidate_skills", viewdefs.CANDIDATE_SKILLS_V1, "skills"),
-    View("actor_days", "analytics_actor_days", viewdefs.ACTOR_DAYS_V1, "engagement"),
+    View("actor_days", "analytics_actor_days", viewdefs.ACTOR_DAYS_V1, "engagement",
+         swapped=("local_date, actor, facility_id", "actor, local_date")),
     View("actor_day_sets", "analytics_actor_day_sets", viewdefs.ACTOR_DAY_SETS_V1, "engagement", ("actor_days",)),
     View("actor_first_seen", "analytics_actor_first_seen", viewdefs.ACTOR_FIRST_SEEN_V1, "engagement",
          ("actor_days",)),

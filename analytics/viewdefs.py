@@ -3,7 +3,8 @@
 A migration creates each view from one of these constants. A definition never changes once a
 migration uses it: a new definition is a new constant (``..._V2``) and a new migration. The
 selectors read the current ones (`analytics.registry`), and `?fresh=true` runs the same SQL
-over the base tables instead of the stored view.
+over the base tables instead of the stored view. How a view is stored (a materialized view, or a
+table rebuilt and swapped in behind a plain view: migration 0006) does not change its definition.
 """
 
 # One row per (facility, day applied, source, current status, furthest stage): the pipeline

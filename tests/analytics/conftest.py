@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from django.core.cache import cache
 
+from analytics.cache import WARM_KEY
 from analytics.services.refresh import refresh_request, refresh_runs_execute
 from tests.factories import make_application, make_candidate, make_job
 
@@ -15,6 +17,7 @@ def at(day: str, hour: int = 12) -> datetime:
 
 
 def refresh_all() -> None:
+    cache.delete(WARM_KEY)  # the questions earlier tests asked are not warmed (their data is gone)
     runs = refresh_request(views=None, by=None, trigger="tests", enqueue=False)
     assert {run.status for run in refresh_runs_execute(run_ids=[run.pk for run in runs])} == {"succeeded"}
 

@@ -1,27 +1,96 @@
 """Load on the KPI endpoints: 200 concurrent clients against gunicorn, then the same while
 every view refreshes. Runs after tests.bench.kpis has built its dataset (same database).
 
-Each client is a thread with its own keep-alive connection that requests KPI endpoints in
-turn (one year, all facilities, a JWT of an Admin) for a fixed time. The load client runs on
-the same two cores as the server, so the figures are conservative.
+Each client has its own keep-alive connection and requests KPI endpoints in turn (one year, all
+facilities, the JWT of one of ``USERS`` Admins) for a fixed time, the next request as soon as
+the last answer is read. The clients are coroutines of one event loop in a process of their own
+(``BENCH_LOAD_CLIENT=threads``: 200 threads of this process, as the first runs did; their own
+scheduling on the two cores then shows in the tails). The load client runs on the same two
+cores as the server, so the figures are conservative.
 """
 
 from __future__ import annotations
 
+import asyncio
 import http.client
+import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from datetime import date, timedelta
 
 from tests.bench.server import start_gunicorn
 
+USERS = int(os.environ.get("BENCH_LOAD_USERS", "200"))  # one person per client
+WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "3"))
+THREADS = int(os.environ.get("BENCH_LOAD_THREADS", "8"))
+CLIENT = os.environ.get("BENCH_LOAD_CLIENT", "asyncio")
 ENDPOINTS = ["kpis", "dashboard", "pipeline", "performance", "compliance", "revenue", "outreach", "skills",
              "engagement", "trends", "metrics"]  # fmt: skip
 
 
-def _clients(port: int, token: str, *, clients: int, seconds: float) -> dict:
+def _clients(port: int, tokens: list[str], *, clients: int, seconds: float) -> dict:
+    if CLIENT == "threads":
+        return _thread_clients(port, tokens, clients=clients, seconds=seconds)
+    spec = json.dumps({"port": port, "tokens": tokens, "clients": clients, "seconds": seconds})
+    done = subprocess.run([sys.executable, "-m", "tests.bench.load", spec], capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def _summary(latencies: list[float], errors: list[str], seconds: float) -> dict:
+    ordered = sorted(latencies)
+    return {
+        "requests": len(ordered),
+        "errors": len(errors),
+        "requests_per_s": round(len(ordered) / seconds),
+        "p50_ms": round(statistics.median(ordered), 1) if ordered else None,
+        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 1) if ordered else None,
+        "first_errors": errors[:3],
+    }
+
+
+async def _async_clients(port: int, tokens: list[str], *, clients: int, seconds: float) -> dict:
+    today = date.today()
+    query = f"?start_date={(today - timedelta(days=364)).isoformat()}&end_date={today.isoformat()}"
+    latencies: list[float] = []
+    errors: list[str] = []
+    stop_at = time.monotonic() + seconds
+
+    async def client(number: int) -> None:
+        token = tokens[number % len(tokens)]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        index = number
+        while time.monotonic() < stop_at:
+            path = f"/api/v1/analytics/{ENDPOINTS[index % len(ENDPOINTS)]}/{query}"
+            index += 1
+            begun = time.perf_counter()
+            try:
+                writer.write(
+                    f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+                )
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head.split(b" ", 2)[1])
+                headers = {k.strip().lower(): v.strip() for k, _, v in
+                           (line.partition(b":") for line in head.split(b"\r\n")[1:] if line)}  # fmt: skip
+                await reader.readexactly(int(headers[b"content-length"]))
+                if status != 200:
+                    errors.append(f"{status} {path}")
+            except (OSError, asyncio.IncompleteReadError, KeyError, ValueError) as exc:
+                errors.append(f"{type(exc).__name__} {path}")
+                writer.close()
+                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                continue
+            latencies.append((time.perf_counter() - begun) * 1000)
+        writer.close()
+
+    await asyncio.gather(*(client(n) for n in range(clients)))
+    return _summary(latencies, errors, seconds)
+
+
+def _thread_clients(port: int, tokens: list[str], *, clients: int, seconds: float) -> dict:
     today = date.today()
     query = f"?start_date={(today - timedelta(days=364)).isoformat()}&end_date={today.isoformat()}"
     latencies: list[float] = []
@@ -30,6 +99,7 @@ def _clients(port: int, token: str, *, clients: int, seconds: float) -> dict:
     stop_at = time.monotonic() + seconds
 
     def client(number: int) -> None:
+        token = tokens[number % len(tokens)]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         index = number
         mine: list[float] = []
@@ -58,42 +128,53 @@ def _clients(port: int, token: str, *, clients: int, seconds: float) -> dict:
         thread.start()
     for thread in threads:
         thread.join()
-    ordered = sorted(latencies)
-    return {
-        "requests": len(ordered),
-        "errors": len(errors),
-        "requests_per_s": round(len(ordered) / seconds),
-        "p50_ms": round(statistics.median(ordered), 1) if ordered else None,
-        "p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 1) if ordered else None,
-        "first_errors": errors[:3],
-    }
+    return _summary(latencies, errors, seconds)
 
 
-def run(results: dict, env: dict) -> None:
+def _tokens(users: int) -> list[str]:
+    """Access tokens of ``users`` Admins (made once, reused by later runs on the same database)."""
     from rest_framework_simplejwt.tokens import RefreshToken
 
-    from accounts.models import Role
+    from accounts.models import Role, User
     from accounts.principals import Actor
     from accounts.services import user_create
+
+    tokens = []
+    for number in range(users):
+        username = f"bench-load-{number}"
+        user = User.objects.filter(username=username).first() or user_create(
+            by=Actor.system("bench"), username=username, password=None, role=Role.ADMIN
+        )
+        tokens.append(str(RefreshToken.for_user(user).access_token))
+    return tokens
+
+
+def run(results: dict, env: dict, *, users: int = USERS) -> None:
+    """``users``: how many people the 200 clients are (each client one of them, in turn)."""
     from analytics.services.refresh import refresh_request, refresh_runs_execute
 
-    admin = user_create(by=Actor.system("bench"), username="bench-load", password=None, role=Role.ADMIN)
-    token = str(RefreshToken.for_user(admin).access_token)
+    tokens = _tokens(users)
     port = 19_000 + os.getpid() % 1000
-    server = start_gunicorn(env, port, threads=8)
+    server = start_gunicorn(env, port, threads=THREADS, workers=WORKERS)
     try:
-        _clients(port, token, clients=20, seconds=10)  # warm the cache and the workers
-        results["load_200_clients"] = _clients(port, token, clients=200, seconds=30)
-        print(f"200 clients: {results['load_200_clients']}")
+        _clients(port, tokens, clients=20, seconds=10)  # warm the cache and the workers
+        results["load_200_clients"] = _clients(port, tokens, clients=200, seconds=30)
+        print(f"200 clients ({users} users): {results['load_200_clients']}")
         refresher = threading.Thread(
             target=lambda: refresh_runs_execute(
                 run_ids=[r.pk for r in refresh_request(views=None, by=None, trigger="bench", enqueue=False)]
             )
         )
         refresher.start()
-        results["load_200_clients_during_refresh"] = _clients(port, token, clients=200, seconds=30)
+        results["load_200_clients_during_refresh"] = _clients(port, tokens, clients=200, seconds=30)
         refresher.join()
         print(f"200 clients during a full refresh: {results['load_200_clients_during_refresh']}")
     finally:
         server.terminate()
         server.wait(30)
+
+
+if __name__ == "__main__":  # the asyncio client, in a process of its own
+    spec = json.loads(sys.argv[1])
+    print(json.dumps(asyncio.run(_async_clients(spec["port"], spec["tokens"], clients=spec["clients"],
+                                                seconds=spec["seconds"]))))  # fmt: skip

@@ -1,0 +1,127 @@
+"""A signed-in user's resolved scope, cached in each process under a version that every change to
+users, grants and facilities moves.
+
+``facilities_for`` stays the one place a scope is decided; this only remembers its answer. The
+version is a random token in Redis, replaced on each change (at once, and again when the change
+commits, so a process that read the old rows in between does not keep them), so every process
+sees a revocation on the caller's next request. Without Redis nothing is cached. Entries are
+also keyed by the user's role and flags as authentication loaded them, so a role change or a
+deactivation misses even before the version moves.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save
+from rest_framework_simplejwt.authentication import JWTAuthentication
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+
+from accounts.models import Facility, FacilityGrant, User
+from accounts.selectors import FacilityPermission, facilities_for
+
+logger = logging.getLogger(__name__)
+
+VERSION_KEY = "accounts:scope:version"
+VERSION_ATTRIBUTE = "_scope_version"  # set on a user by ScopeCachedJWTAuthentication: read once a request
+MAX_ENTRIES = 10_000  # per process; the whole map is dropped past it (and on every new version)
+
+
+@dataclass(frozen=True)
+class CallerScope:
+    """What KPI questions need of a caller's scope: the facilities it may see (id -> code) and
+    those whose personal data it may see."""
+
+    visible: dict[int, str]
+    personal: frozenset[int]
+
+
+_entries: dict[tuple, CallerScope] = {}
+_entries_version: list[str | None] = [None]
+
+
+def scope_version() -> str | None:
+    """The current version token (made when missing); None when Redis cannot be read."""
+    try:
+        version = cache.get(VERSION_KEY)
+        if version is None:
+            cache.add(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+            version = cache.get(VERSION_KEY)
+        return version
+    except Exception:
+        logger.warning("scope version unavailable; scopes are read from the database", exc_info=True)
+        return None
+
+
+def scope_bump() -> None:
+    """Move every process's cached scopes to a new version."""
+    try:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+    except Exception:
+        # Redis down: no process can read the version either, so none serves from its cache.
+        logger.warning("could not bump the scope version", exc_info=True)
+
+
+def _remembered(key: tuple, version: str, resolve):
+    """The entry ``key`` of this process's cache under ``version``, resolved and kept if missing."""
+    if _entries_version[0] != version or len(_entries) >= MAX_ENTRIES:
+        _entries.clear()
+        _entries_version[0] = version
+    found = _entries.get(key)
+    if found is None:
+        found = resolve()
+        if _entries_version[0] == version:
+            _entries[key] = found
+    return found
+
+
+def caller_scope(principal, *, version: str | None = None) -> CallerScope:
+    """``principal``'s scope as ``facilities_for`` decides it, from this process's cache when it
+    holds the current version. ``version`` is the token if the caller read it already."""
+    if not isinstance(principal, User) or principal.pk is None:
+        return _resolve(principal)
+    version = version or getattr(principal, VERSION_ATTRIBUTE, None) or scope_version()
+    if version is None:
+        return _resolve(principal)
+    key = ("scope", principal.pk, principal.role, principal.is_active, principal.is_superuser)
+    return _remembered(key, version, lambda: _resolve(principal))
+
+
+class ScopeCachedJWTAuthentication(JWTAuthentication):
+    """JWT authentication whose user row is remembered like the scope: under the same version,
+    which any change to a user moves, so a deactivated user, a changed password or role is read
+    again on the next request in every process. A user that fails the checks is never kept."""
+
+    def get_user(self, validated_token):
+        version = scope_version()
+        if version is None:
+            return super().get_user(validated_token)
+        claim = validated_token.get(jwt_settings.USER_ID_CLAIM)
+        revoke = validated_token.get(jwt_settings.REVOKE_TOKEN_CLAIM) if jwt_settings.CHECK_REVOKE_TOKEN else None
+        user = _remembered(("user", claim, revoke), version, lambda: super(ScopeCachedJWTAuthentication, self)
+                           .get_user(validated_token))  # fmt: skip
+        user = copy.copy(user)  # each request its own object
+        setattr(user, VERSION_ATTRIBUTE, version)
+        return user
+
+
+def _resolve(principal) -> CallerScope:
+    visible = dict(facilities_for(principal, FacilityPermission.VIEW_DATA).values_list("id", "code"))
+    personal = frozenset(facilities_for(principal, FacilityPermission.VIEW_PERSONAL_DATA).values_list("id", flat=True))
+    return CallerScope(visible=visible, personal=personal)
+
+
+def _changed(**kwargs) -> None:
+    scope_bump()
+    transaction.on_commit(scope_bump)
+
+
+# Users (role, active, superuser), grants and facilities (Admins see them all) decide a scope.
+for _model in (User, FacilityGrant, Facility):
+    post_save.connect(_changed, sender=_model, dispatch_uid=f"accounts.scope.save.{_model.__name__}")
+    post_delete.connect(_changed, sender=_model, dispatch_uid=f"accounts.scope.delete.{_model.__name__}")
