@@ -1,7 +1,8 @@
 """The large fine-grained views become rebuilt-and-swapped views (docs/decisions.md): the same
 definitions, their rows in a table (``<name>_1``) read through a plain view of the old name, so
-a refresh builds the next table beside it instead of diffing every row CONCURRENTLY. The coarse
-views made from them are materialized views over the plain views, recreated unchanged."""
+a refresh builds the next table beside it instead of diffing every row CONCURRENTLY. The other
+coarse views made from them stay materialized views, now over the plain views, recreated
+unchanged."""
 
 from django.db import migrations
 
