@@ -46,3 +46,42 @@ def test_users_are_counted_separately(rates, alice, bob):
 
     assert jwt_client(alice).get("/api/v1/facilities/").status_code == 200
     assert jwt_client(bob).get("/api/v1/facilities/").status_code == 200
+
+
+@pytest.fixture
+def at(monkeypatch):
+    """Set the throttles' clock: seconds into a minute-aligned window far from any other test's."""
+    from accounts.api import throttling
+
+    base = (int(throttling.time.time()) // 60 + 1000) * 60
+
+    def set_time(seconds: float) -> None:
+        monkeypatch.setattr(throttling, "clock", lambda: base + seconds)
+
+    return set_time
+
+
+def test_the_last_minute_is_a_sliding_window_not_a_calendar_minute(rates, alice, at):
+    rates(user="10/min")
+    api = jwt_client(alice)
+    at(54)  # late in one window
+    assert [api.get("/api/v1/facilities/").status_code for _ in range(10)] == [200] * 10
+
+    at(66)  # 6 s into the next: 90% of the last window still counts, 9 of 10 used
+    statuses = [api.get("/api/v1/facilities/").status_code for _ in range(2)]
+    refused = api.get("/api/v1/facilities/")
+
+    assert statuses == [200, 429]
+    assert refused.status_code == 429 and int(refused["Retry-After"]) >= 1
+    at(115)  # the last window now weighs 8%: room again
+    assert api.get("/api/v1/facilities/").status_code == 200
+
+
+def test_refused_requests_do_not_count(rates, alice, at):
+    rates(user="2/min")
+    api = jwt_client(alice)
+    at(1)
+    assert [api.get("/api/v1/facilities/").status_code for _ in range(6)] == [200, 200, 429, 429, 429, 429]
+
+    at(61)  # the last window weighs 98%: its two allowed requests count (1.97), the four refused do not
+    assert [api.get("/api/v1/facilities/").status_code for _ in range(2)] == [200, 429]
