@@ -3,7 +3,16 @@ from __future__ import annotations
 import django_filters
 
 from accounts.api.filters import StrictBooleanFilter, StrictFilterSet
-from events.models import Application, Candidate, ComplianceCheck, Event, Job, OutreachMessage, Placement
+from events.models import (
+    Application,
+    Candidate,
+    ComplianceCheck,
+    Event,
+    EventStatus,
+    Job,
+    OutreachMessage,
+    Placement,
+)
 
 
 class FacilityCodesFilter(django_filters.BaseInFilter, django_filters.CharFilter):
@@ -23,12 +32,16 @@ def on_or_before(field: str) -> django_filters.DateFilter:
 
 class EventFilter(StrictFilterSet):
     facility = FacilityCodesFilter()
+    status = django_filters.ChoiceFilter(choices=EventStatus.choices, method="filter_status")
     occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
     occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Event
         fields = ["type", "status", "category", "actor", "facility"]
+
+    def filter_status(self, queryset, name, value):
+        return queryset.with_status(value)
 
 
 class JobFilter(StrictFilterSet):

@@ -8,6 +8,7 @@ from events.models import (
     Candidate,
     ComplianceCheck,
     Event,
+    EventStatus,
     Job,
     OutreachMessage,
     Placement,
@@ -20,13 +21,20 @@ class FacilityCodeField(serializers.SlugRelatedField):
 
 
 class EventSerializer(serializers.ModelSerializer):
+    """``status`` is where the event is: pending or failed while in the queue (with its tries so
+    far, last error and next try), processed once applied (or on arrival, for activity)."""
+
     facility = FacilityCodeField()
+    status = serializers.ChoiceField(choices=EventStatus.choices, read_only=True)
+    attempts = serializers.IntegerField(read_only=True)
+    last_error = serializers.CharField(read_only=True)
+    next_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
 
     class Meta:
         model = Event
         fields = [
             "id", "type", "category", "occurred_at", "received_at", "facility", "actor", "data", "sender",
-            "status", "attempts", "last_error", "next_attempt_at", "processed_at",
+            "status", "attempts", "last_error", "next_attempt_at",
         ]  # fmt: skip
         read_only_fields = fields
 

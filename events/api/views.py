@@ -87,7 +87,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
     """The event log. Posting is for API keys, Admins and Recruiters (their facilities);
     reading the log, which holds personal data, for those with the personal-data grant."""
 
-    queryset = Event.objects.select_related("facility")
+    queryset = Event.objects.select_related("facility", "queue_entry")
     serializer_class = EventSerializer
     scope = FacilityScope("facility_id", FacilityPermission.VIEW_PERSONAL_DATA)
     capabilities = {
@@ -158,7 +158,7 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
         if event.status != "failed":
             raise exceptions.ValidationError({"status": ["Only failed events can be reprocessed."]})
         events_reprocess(event_ids=[event.id], by=Actor.from_request(request))
-        event.refresh_from_db()
+        event = self.get_object()  # with its queue entry as it is now
         return Response(self.get_serializer(event).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -2,6 +2,8 @@
 period (activity). The table is created by SQL in the migrations (partitioned); these models
 map it for the ORM and the admin."""
 
+from __future__ import annotations
+
 from django.db import models
 
 from accounts.models import Facility
@@ -37,11 +39,29 @@ class EventKey(models.Model):
         return str(self.id)
 
 
+class EventQuerySet(models.QuerySet):
+    def with_status(self, status: str) -> EventQuerySet:
+        """Events in ``status``, which is where they are: pending and failed ones in the queue,
+        processed ones out of it. Driven from the small queue for pending and failed."""
+        queued = EventQueueEntry.objects.filter(
+            event_id=models.OuterRef("id"), occurred_at=models.OuterRef("occurred_at")
+        )
+        if status == EventStatus.PROCESSED:
+            return self.exclude(models.Exists(queued))
+        if status in (EventStatus.PENDING, EventStatus.FAILED):
+            return self.filter(models.Exists(queued.filter(state=status)))
+        return self.none()
+
+
 class Event(models.Model):
     """An event as received. Partitioned by category, then by month of ``occurred_at``.
 
     The database primary key is (id, category, occurred_at); ``id`` is unique across all
     partitions through EventKey, so the ORM may treat it as the primary key.
+
+    The log is append-only: an event's processing state lives in the queue
+    (``EventQueueEntry``) while it is pending or failed, and an event no longer in the queue
+    (every activity event, every applied recruiting event) is processed.
     """
 
     id = models.UUIDField(primary_key=True)
@@ -55,11 +75,18 @@ class Event(models.Model):
     data = models.JSONField(default=dict)
     content_hash = models.BinaryField(max_length=32)
     sender = models.CharField(max_length=200, blank=True, help_text="API key or user that sent it.")
-    status = models.CharField(max_length=16, choices=EventStatus.choices)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    last_error = models.TextField(blank=True)
-    next_attempt_at = models.DateTimeField(null=True, blank=True)
-    processed_at = models.DateTimeField(null=True, blank=True)
+    # No column: the event's queue entry, if it has one (joined on id and occurred_at, so a
+    # lookup from the queue reaches one partition of the log).
+    queue_entry = models.ForeignObject(
+        "EventQueueEntry",
+        from_fields=["id", "occurred_at"],
+        to_fields=["event_id", "occurred_at"],
+        on_delete=models.DO_NOTHING,
+        null=True,
+        related_name="+",
+    )
+
+    objects = EventQuerySet.as_manager()
 
     class Meta:
         # The table is created by SQL (events/migrations/0001_initial.py): partitioned, with
@@ -70,11 +97,41 @@ class Event(models.Model):
     def __str__(self) -> str:
         return f"{self.type} {self.id}"
 
+    @property
+    def queued(self) -> EventQueueEntry | None:
+        if self.category != EventCategory.RECRUITING:
+            return None
+        try:
+            return self.queue_entry
+        except EventQueueEntry.DoesNotExist:
+            return None
+
+    @property
+    def status(self) -> str:
+        entry = self.queued
+        return entry.state if entry is not None else EventStatus.PROCESSED
+
+    @property
+    def attempts(self) -> int:
+        """Tries so far of an event still in the queue (0 once processed)."""
+        entry = self.queued
+        return entry.attempts if entry is not None else 0
+
+    @property
+    def last_error(self) -> str:
+        entry = self.queued
+        return entry.last_error if entry is not None else ""
+
+    @property
+    def next_attempt_at(self):
+        entry = self.queued
+        return entry.due_at if entry is not None and entry.state == EventStatus.PENDING else None
+
 
 class EventQueueEntry(models.Model):
     """A recruiting event not applied yet: pending (waiting its turn or a retry), or failed
-    until someone reprocesses it. Applied events leave this small table; the log itself is
-    only updated in place for display (status, attempts, last error)."""
+    until someone reprocesses it. Applied events leave this small table, which is how they
+    are known to be processed; the log itself is never updated."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -96,6 +153,7 @@ class EventQueueEntry(models.Model):
         indexes = [
             models.Index(fields=["occurred_at"], condition=models.Q(state="pending"), name="queue_pending_order"),
             models.Index(fields=["facility", "state"], name="queue_facility_state"),
+            models.Index(fields=["occurred_at"], condition=models.Q(state="failed"), name="queue_failed_order"),
         ]
 
     def __str__(self) -> str:

@@ -55,12 +55,10 @@ queued AS (
     ON CONFLICT (event_id) DO NOTHING
 )
 INSERT INTO events_event (
-    id, category, type, occurred_at, local_date, received_at, facility_id, actor, data,
-    content_hash, sender, status, attempts, last_error, processed_at
+    id, category, type, occurred_at, local_date, received_at, facility_id, actor, data, content_hash, sender
 )
 SELECT i.id, i.category, i.type, i.occurred_at, i.local_date, now(), i.facility_id, i.actor, i.data::jsonb,
-       i.content_hash, %(sender)s, i.status, 0, '',
-       CASE WHEN i.status = 'processed' THEN now() END
+       i.content_hash, %(sender)s
 FROM input i JOIN new_keys USING (id)
 RETURNING id
 """

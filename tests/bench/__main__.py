@@ -8,6 +8,7 @@ it never touches real or test data. Measures, each from an empty event log:
 - `POST /api/v1/events/bulk/` in batches of 1,000 against gunicorn, with one client and with four.
 
 Prints a table and writes var/bench/results.json. Usage: python -m tests.bench [--scale 4.2]
+(`--only events --processing-only` times processing alone on the last imported log.)
 """
 
 from __future__ import annotations
@@ -35,13 +36,16 @@ def bench_database_url(url: str) -> str:
     return urlunsplit(parts._replace(path=f"/{name}_bench"))
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, *, keep: bool = False) -> None:
+    """A fresh database, or with ``keep`` the existing one (created when missing)."""
     import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin_url = urlunsplit(parts._replace(path="/postgres"))
     with psycopg.connect(admin_url, autocommit=True) as conn:
+        if keep and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
+            return
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
 
@@ -154,14 +158,19 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=4.2, help="demo history scale (4.2 gives ~1M events)")
     parser.add_argument("--only", choices=["events", "kpis", "reports"], help="run one part (default: all)")
     parser.add_argument("--keep-db", action="store_true", help="reuse the bench database instead of recreating it")
+    parser.add_argument(
+        "--processing-only",
+        action="store_true",
+        help="events part: time processing alone, on the log the last run imported (implies --keep-db)",
+    )
     args = parser.parse_args()
+    args.keep_db = args.keep_db or args.processing_only
 
     base_url = os.environ.get("DATABASE_URL")
     if not base_url:
         sys.exit("DATABASE_URL is not set: run through `make bench`")
     url = bench_database_url(base_url)
-    if not args.keep_db:
-        recreate_database(url)
+    recreate_database(url, keep=args.keep_db)
     env = {
         "DATABASE_URL": url,
         "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -195,7 +204,47 @@ def main() -> None:
     print(json.dumps(results, indent=2, default=str))
 
 
+def requeue_recruiting_events() -> int:
+    """Empty the records and put every recruiting event of the log back in the queue, as right
+    after an import, so processing can be timed again without importing again."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "TRUNCATE events_eventqueueentry, events_applicationstatuschange, events_invoice, events_placement, "
+            "events_outreachmessage, events_compliancecheck, events_application, events_candidate, events_job"
+        )
+        cursor.execute(
+            """
+            INSERT INTO events_eventqueueentry (event_id, occurred_at, facility_id, type, actor, data, state,
+                                                attempts, last_error)
+            SELECT id, occurred_at, facility_id, type, actor, data, 'pending', 0, ''
+            FROM events_event WHERE category = 'recruiting'
+            """
+        )
+        queued = cursor.rowcount
+        cursor.execute("VACUUM ANALYZE")
+    return queued
+
+
+def bench_processing(args, env: dict, results: dict) -> None:
+    if not count_events():
+        path = OUT / "events.jsonl"
+        if not path.exists():
+            generate(path, args.scale)
+        seconds = run_import(path, env)
+        print(f"import_events: {seconds:.1f} s, {count_events() / seconds:,.0f} events/s")
+    requeue_recruiting_events()
+    seconds, applied = run_processing()
+    results["processing_per_s"] = round(applied / seconds)
+    results["processed"] = applied
+    print(f"processing: {applied:,} pending events in {seconds:.1f} s, {applied / seconds:,.0f} events/s")
+
+
 def bench_events(args, env: dict, results: dict) -> None:
+    if args.processing_only:
+        bench_processing(args, env, results)
+        return
     path = OUT / "events.jsonl"
     started = time.monotonic()
     total = generate(path, args.scale)

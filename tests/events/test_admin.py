@@ -37,8 +37,8 @@ def test_failed_events_are_reprocessed_from_the_admin(admin_client, failed_event
     )
 
     assert response.status_code == 200
-    failed_event.refresh_from_db()
-    assert (failed_event.status, failed_event.attempts, failed_event.last_error) == ("pending", 0, "")
+    event = Event.objects.get(id=failed_event.id)
+    assert (event.status, event.attempts, event.last_error) == ("pending", 0, "")
     assert AuditEvent.objects.filter(action="event.reprocess").exists()
 
 

@@ -55,7 +55,7 @@ def test_a_hiring_story_becomes_records(send, s):
     job = Job.objects.get(external_id="J-1")
     assert (job.status, job.filled_at.isoformat()) == ("filled", s.at(8))
     assert job.skills == ["bls", "icu"]  # trimmed, lower-case, sorted
-    assert Event.objects.filter(status="processed").count() == 7
+    assert Event.objects.with_status("processed").count() == 7
 
 
 def test_skipped_stages_count_as_passed(send, s):
@@ -199,3 +199,68 @@ def test_a_later_job_end_wins_and_an_older_one_arriving_late_does_not_undo_it(se
 
     assert Job.objects.get(external_id="J-1").status == "filled"
     assert Job.objects.get(external_id="J-2").status == "cancelled"
+
+
+def test_a_poisonous_event_fails_alone_and_the_rest_of_its_batch_applies(send, s):
+    # Passes the contract (under 1e10) but not the column (numeric(10, 2)): the batch breaks.
+    poison = s.job("J-2", bill_rate="5000000000.00")
+
+    report = send(s.job("J-1"), poison, s.candidate("C-1"))
+
+    assert (report.applied, report.failed) == (2, 1)
+    assert set(Job.objects.values_list("external_id", flat=True)) == {"J-1"}
+    assert Candidate.objects.filter(external_id="C-1").exists()
+    failed = Event.objects.get(id=poison["id"])
+    assert failed.status == "failed"
+    assert failed.last_error.startswith("could not be applied: ")
+
+
+def story_in_any_order(s: Stream) -> list[dict]:
+    return [
+        s.job("J-1"), s.candidate("C-1"), s.application("A-1", "J-1", "C-1"),
+        s.status("A-1", "screening", 2), s.status("A-1", "offered", 6), s.status("A-1", "interviewing", 4),
+        s.status("A-1", "offered", 5), s.status("A-1", "hired", 9), s.status("A-1", "hired", 8),
+        s.status("A-1", "withdrawn", 10),
+    ]  # fmt: skip
+
+
+def application_record() -> tuple:
+    return Application.objects.values_list(
+        "status", "furthest_stage", "offered_at", "offered_date", "hired_at", "hired_date", "status_changed_at"
+    ).get()
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 5000])
+def test_status_firsts_and_furthest_stage_do_not_depend_on_batches(send, s, batch_size):
+    admin = Actor(principal=make_user("batcher", Role.ADMIN))
+    events_ingest(by=admin, items=story_in_any_order(s))
+
+    events_process_pending(batch_size=batch_size)
+
+    status, stage, offered_at, offered_date, hired_at, hired_date, changed_at = application_record()
+    assert (status, stage) == ("withdrawn", 4)
+    assert (offered_at.isoformat(), offered_date.isoformat()) == (s.at(5), s.at(5)[:10])
+    assert (hired_at.isoformat(), hired_date.isoformat()) == (s.at(8), s.at(8)[:10])
+    assert changed_at.isoformat() == s.at(10)
+
+
+def test_late_history_fills_in_earlier_firsts_but_not_the_status(send, s):
+    send(s.job("J-1"), s.candidate("C-1"), s.application("A-1", "J-1", "C-1"), s.status("A-1", "hired", 8))
+    send(s.status("A-1", "offered", 6), s.status("A-1", "hired", 7))  # older, arrive late
+
+    status, stage, offered_at, _, hired_at, _, changed_at = application_record()
+    assert (status, stage) == ("hired", 4)
+    assert (offered_at.isoformat(), hired_at.isoformat(), changed_at.isoformat()) == (s.at(6), s.at(7), s.at(8))
+
+
+def test_of_two_changes_at_the_same_moment_the_later_one_wins(send, s):
+    send(s.job("J-1"), s.candidate("C-1"), s.application("A-1", "J-1", "C-1"), s.status("A-1", "offered", 5))
+    send(s.status("A-1", "rejected", 5))
+
+    assert application_record()[0] == "rejected"
+
+
+def test_skills_are_trimmed_lower_case_distinct_and_sorted(send, s):
+    send(s.job("J-1", skills=["ventilator management", "BLS", "bls", "Vascular access", "ICU"]))
+
+    assert Job.objects.get(external_id="J-1").skills == ["bls", "icu", "vascular access", "ventilator management"]
