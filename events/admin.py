@@ -1,14 +1,17 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from accounts.admin import AuditedAdminMixin
+from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Facility
 from accounts.principals import Actor, principal_role
 from accounts.selectors import FacilityPermission, facility_ids_for
@@ -28,6 +31,21 @@ from events.models import (
 )
 from events.schema import RECRUITING_TYPES
 from events.services.processing import events_reprocess
+
+
+def link_to(field: str) -> Callable:
+    """A list column showing the related record by its sender's id, linked to its admin page."""
+
+    def show(obj) -> str:
+        target = getattr(obj, field)
+        if target is None:
+            return "—"
+        url = reverse(f"admin:{target._meta.app_label}_{target._meta.model_name}_change", args=[target.pk])
+        return format_html('<a href="{}">{}</a>', url, target.external_id)
+
+    show.short_description = field
+    show.admin_order_field = f"{field}__external_id"
+    return show
 
 
 class CappedCountPaginator(Paginator):
@@ -111,7 +129,7 @@ class EventStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(FacilityScopedAdmin):
+class EventAdmin(ObjectActionsMixin, FacilityScopedAdmin):
     """The event log: read-only. Failed events show their reason and can be reprocessed."""
 
     scope_permission = FacilityPermission.VIEW_PERSONAL_DATA  # events carry personal data
@@ -120,6 +138,7 @@ class EventAdmin(FacilityScopedAdmin):
     search_fields = ["=id", "=actor"]
     list_select_related = ["facility", "queue_entry"]
     actions = ["reprocess"]
+    object_actions = ["reprocess"]
     ordering = ["-occurred_at"]
     fields = [
         "id", "type", "category", "occurred_at", "local_date", "received_at", "facility", "actor", "sender",
@@ -136,7 +155,10 @@ class EventAdmin(FacilityScopedAdmin):
     def short_error(self, event: Event) -> str:
         return (event.last_error[:80] + "…") if len(event.last_error) > 80 else event.last_error
 
-    @admin.action(description="Reprocess selected failed events")
+    def object_action_applies(self, request, obj: Event, action: str) -> bool:
+        return obj.status == EventStatus.FAILED
+
+    @admin.action(description="Reprocess selected failed events", permissions=["operate"])
     def reprocess(self, request, queryset) -> None:
         ids = list(queryset.with_status(EventStatus.FAILED).values_list("id", flat=True)[:10_000])
         count = events_reprocess(event_ids=ids, by=Actor.from_request(request))
@@ -257,18 +279,16 @@ class ApplicationAdmin(FacilityScopedAdmin):
 
     @admin.display(description="job", ordering="job__external_id")
     def job_link(self, application: Application) -> str:
-        return format_html('<a href="../job/{}/change/">{}</a>', application.job_id, application.job.external_id)
+        return link_to("job")(application)
 
     @admin.display(description="candidate", ordering="candidate__external_id")
     def candidate_link(self, application: Application) -> str:
-        return format_html(
-            '<a href="../candidate/{}/change/">{}</a>', application.candidate_id, application.candidate.external_id
-        )
+        return link_to("candidate")(application)
 
 
 @admin.register(Placement)
 class PlacementAdmin(FacilityScopedAdmin):
-    list_display = ["external_id", "application", "facility", "start_date", "end_date", "bill_rate"]
+    list_display = ["external_id", link_to("application"), "facility", "start_date", "end_date", "bill_rate"]
     list_filter = [FacilityFilter]
     search_fields = ["=external_id", "=application__external_id"]
     date_hierarchy = "start_date"
@@ -278,7 +298,7 @@ class PlacementAdmin(FacilityScopedAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(FacilityScopedAdmin):
-    list_display = ["external_id", "placement", "facility", "amount", "issued_at"]
+    list_display = ["external_id", link_to("placement"), "facility", "amount", "issued_at"]
     list_filter = [FacilityFilter]
     search_fields = ["=external_id", "=placement__external_id"]
     date_hierarchy = "issued_date"
@@ -288,7 +308,7 @@ class InvoiceAdmin(FacilityScopedAdmin):
 
 @admin.register(OutreachMessage)
 class OutreachMessageAdmin(FacilityScopedAdmin):
-    list_display = ["external_id", "candidate", "facility", "channel", "sent_at", "replied_at", "actor"]
+    list_display = ["external_id", link_to("candidate"), "facility", "channel", "sent_at", "replied_at", "actor"]
     list_filter = ["channel", FacilityFilter]
     search_fields = ["=external_id", "=candidate__external_id", "=actor"]
     date_hierarchy = "sent_date"
@@ -298,7 +318,8 @@ class OutreachMessageAdmin(FacilityScopedAdmin):
 
 @admin.register(ComplianceCheck)
 class ComplianceCheckAdmin(FacilityScopedAdmin):
-    list_display = ["external_id", "candidate", "facility", "credential", "status", "severity", "score", "expires_on"]
+    list_display = ["external_id", link_to("candidate"), "facility", "credential", "status", "severity", "score",
+                    "expires_on"]  # fmt: skip
     list_filter = ["status", "severity", FacilityFilter]
     search_fields = ["=external_id", "=candidate__external_id", "credential"]
     date_hierarchy = "checked_date"

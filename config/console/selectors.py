@@ -27,7 +27,7 @@ from analytics.registry import VIEWS, views_named
 from config.celery_app import app as celery_app
 from config.health import check_heartbeat
 from config.heartbeat import heartbeat_age
-from events.selectors import event_stats
+from events.selectors import event_queue_counts
 from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -293,7 +293,7 @@ def console_status(*, user) -> SystemStatus:
         views=views_status(),
         components=components_status(),
         queue_length=queue_length(),
-        events=event_stats(facility_ids=facility_ids_for(user, FacilityPermission.VIEW_DATA)),
+        events=event_queue_counts(facility_ids=facility_ids_for(user, FacilityPermission.VIEW_DATA)),
         failed_runs=failures["failed"],
         failed_deliveries=deliveries.filter(status=DeliveryStatus.FAILED).count(),
         failures_since=since,

@@ -114,10 +114,10 @@ JOIN events_candidate c ON c.external_id = format('BC-%%s', 1 + i %% %(candidate
 
 EVENTS_SQL = """
 INSERT INTO events_event (id, category, type, occurred_at, local_date, received_at, facility_id, actor, data,
-                          content_hash, sender, status, attempts, last_error, processed_at)
+                          content_hash, sender)
 SELECT gen_random_uuid(), 'activity', (ARRAY['user.login','dashboard.viewed','job.viewed','report.downloaded'])[1 + i %% 4],
        e.t, e.t::date, now(), CASE WHEN i %% 10 = 0 THEN NULL ELSE f.id END, format('user-%%s', i %% 2000), '{}'::jsonb,
-       '\\x00'::bytea, 'bench', 'processed', 0, '', now()
+       '\\x00'::bytea, 'bench'
 FROM generate_series(%(first)s, %(last)s) i
 JOIN bench_facility f ON f.n = i %% %(facilities)s
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (i * 7 %% 47304000) * interval '1 second' AS t) e
