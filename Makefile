@@ -8,7 +8,7 @@ PORT ?= 8000
 # Start embedded PostgreSQL/Redis for the command if DATABASE_URL/REDIS_URL are unset; stop them after.
 EMBEDDED := $(PY) -m config.embedded exec --
 
-.PHONY: run test lint bench install services-stop clean
+.PHONY: run test lint bench bench-admin install services-stop clean
 
 $(VENV)/.installed: requirements/base.txt requirements/production.txt requirements/dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,10 @@ lint: install
 
 bench: install
 	@$(EMBEDDED) $(PY) -m tests.bench $(BENCH_ARGS)
+
+# Time every console page on the data `make run` uses (load it first: `make run`, or seed_demo).
+bench-admin: install
+	@$(EMBEDDED) $(PY) -m tests.bench.admin $(BENCH_ARGS)
 
 services-stop: install
 	$(PY) -m config.embedded stop
