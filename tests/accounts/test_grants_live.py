@@ -1,30 +1,14 @@
 """A grant or revocation takes effect on the next request in a long-running server process."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
 from accounts.models import Role
 from accounts.principals import Actor
 from accounts.services import user_set_access
 from tests.factories import PASSWORD
+from tests.http import call
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def call(url: str, *, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, method="POST" if body is not None else "GET")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    data = json.dumps(body).encode() if body is not None else None
-    try:
-        with urllib.request.urlopen(request, data=data, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 def test_grant_then_revoke_in_a_running_server(web_process, mallory, facility_a):

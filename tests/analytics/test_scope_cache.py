@@ -1,10 +1,6 @@
 """The KPI endpoints remember a caller's scope between requests, and forget it on every change to
 users, grants or facilities: in this process, and in a running server's."""
 
-import json
-import urllib.error
-import urllib.request
-
 import pytest
 
 from accounts.models import Facility, Role
@@ -12,6 +8,7 @@ from accounts.principals import Actor
 from accounts.scope import caller_scope
 from accounts.services import facility_save, user_set_access
 from tests.factories import PASSWORD, jwt_client
+from tests.http import call
 
 BY = Actor.system("tests")
 
@@ -59,19 +56,6 @@ def test_a_revoked_kpi_scope_is_a_404_at_once(alice, facility_a):
 
     assert api.get("/api/v1/analytics/pipeline/", {"facility": facility_a.code}).status_code == 404
     assert api.get("/api/v1/analytics/pipeline/").json()["facilities"] == []
-
-
-def call(url: str, *, token: str | None = None, body: dict | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, method="POST" if body is not None else "GET")
-    request.add_header("Content-Type", "application/json")
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    data = json.dumps(body).encode() if body is not None else None
-    try:
-        with urllib.request.urlopen(request, data=data, timeout=10) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
 
 
 @pytest.mark.django_db(transaction=True)
