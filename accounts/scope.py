@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -43,6 +44,10 @@ class CallerScope:
 
 _entries: dict[tuple, CallerScope] = {}
 _entries_version: list[str | None] = [None]
+# Access tokens whose signature and claims were checked: raw token -> (expiry, token). A token
+# string cannot change, so only its expiry needs checking again (access tokens are never
+# blacklisted; a revoked user is caught by the user lookup below).
+_tokens: dict[bytes, tuple[float, object]] = {}
 
 
 def scope_version() -> str | None:
@@ -95,7 +100,20 @@ def caller_scope(principal, *, version: str | None = None) -> CallerScope:
 class ScopeCachedJWTAuthentication(JWTAuthentication):
     """JWT authentication whose user row is remembered like the scope: under the same version,
     which any change to a user moves, so a deactivated user, a changed password or role is read
-    again on the next request in every process. A user that fails the checks is never kept."""
+    again on the next request in every process. A user that fails the checks is never kept.
+    A token's signature is checked once per process and its expiry on every request."""
+
+    def get_validated_token(self, raw_token: bytes):
+        found = _tokens.get(raw_token)
+        if found is not None and found[0] > time.time():
+            return found[1]
+        token = super().get_validated_token(raw_token)
+        expires = token.get("exp")
+        if isinstance(expires, (int, float)):
+            if len(_tokens) >= MAX_ENTRIES:
+                _tokens.clear()
+            _tokens[raw_token] = (float(expires), token)
+        return token
 
     def get_user(self, validated_token):
         version = scope_version()

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -34,9 +35,9 @@ INSERT_SQL = """
 WITH input AS (
     SELECT *
     FROM unnest(
-        %(ids)s::uuid[], %(categories)s::text[], %(types)s::text[], %(occurred)s::timestamptz[],
-        %(dates)s::date[], %(facilities)s::bigint[], %(actors)s::text[], %(data)s::text[],
-        %(hashes)s::bytea[], %(statuses)s::text[]
+        %(ids)b::uuid[], %(categories)b::text[], %(types)b::text[], %(occurred)b::timestamptz[],
+        %(dates)b::date[], %(facilities)b::bigint[], %(actors)b::text[], %(data)b::text[],
+        %(hashes)b::bytea[], %(statuses)b::text[]
     ) AS t(id, category, type, occurred_at, local_date, facility_id, actor, data, content_hash, status)
 ),
 new_keys AS (
@@ -159,7 +160,11 @@ def _insert(events: list[ValidEvent], *, allowed: dict[str, int], sender: str, r
         "statuses": [EventStatus.PENDING if e.is_recruiting else EventStatus.PROCESSED for e in events],
         "sender": sender[:200],
     }
-    with connection.cursor() as cursor:
+    connection.ensure_connection()
+    # Bound by the server, in binary: Django's cursors inline parameters as SQL literals, which
+    # for ten arrays of a thousand values (the data as escaped JSON text) cost more Python time
+    # than the rest of the request. Same connection, so the same transaction.
+    with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(INSERT_SQL, params)
         return {row[0] for row in cursor.fetchall()}
 

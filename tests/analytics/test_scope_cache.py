@@ -1,7 +1,11 @@
 """The KPI endpoints remember a caller's scope between requests, and forget it on every change to
 users, grants or facilities: in this process, and in a running server's."""
 
+from datetime import UTC, datetime
+
 import pytest
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import Facility, Role
 from accounts.principals import Actor
@@ -78,3 +82,32 @@ def test_kpi_scope_follows_grants_in_a_running_server(web_process, mallory, faci
     mallory.is_active = False  # the user row is remembered too, and forgotten as the scope is
     mallory.save()
     assert call(pipeline, token=token)[0] == 401
+
+
+@pytest.mark.django_db
+def test_a_remembered_token_is_refused_once_it_expires(alice, facility_a, monkeypatch):
+    token = RefreshToken.for_user(alice).access_token
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/analytics/pipeline/").status_code == 200  # checked, and remembered
+
+    later = token["exp"] + 1
+    monkeypatch.setattr("accounts.scope.time.time", lambda: later)
+    monkeypatch.setattr("rest_framework_simplejwt.tokens.aware_utcnow",
+                        lambda: datetime.fromtimestamp(later, tz=UTC))  # fmt: skip
+
+    assert api.get("/api/v1/analytics/pipeline/").status_code == 401
+
+
+@pytest.mark.django_db
+def test_a_token_with_another_signature_is_not_taken_for_a_remembered_one(alice, facility_a):
+    token = str(RefreshToken.for_user(alice).access_token)
+    assert jwt_client(alice).get("/api/v1/analytics/pipeline/").status_code == 200
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/v1/analytics/pipeline/").status_code == 200
+
+    head, payload, signature = token.split(".")
+    forged = f"{head}.{payload}.{signature[:-4]}AAAA"
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {forged}")
+    assert api.get("/api/v1/analytics/pipeline/").status_code == 401

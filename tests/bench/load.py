@@ -26,7 +26,7 @@ from tests.bench.server import start_gunicorn
 
 USERS = int(os.environ.get("BENCH_LOAD_USERS", "200"))  # one person per client
 WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "3"))
-THREADS = int(os.environ.get("BENCH_LOAD_THREADS", "8"))
+THREADS = int(os.environ.get("BENCH_LOAD_THREADS", "4"))
 CLIENT = os.environ.get("BENCH_LOAD_CLIENT", "asyncio")
 ENDPOINTS = ["kpis", "dashboard", "pipeline", "performance", "compliance", "revenue", "outreach", "skills",
              "engagement", "trends", "metrics"]  # fmt: skip
@@ -61,13 +61,15 @@ async def _async_clients(port: int, tokens: list[str], *, clients: int, seconds:
 
     async def client(number: int) -> None:
         token = tokens[number % len(tokens)]
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader = writer = None  # opened when needed: the server may close after any answer
         index = number
         while time.monotonic() < stop_at:
             path = f"/api/v1/analytics/{ENDPOINTS[index % len(ENDPOINTS)]}/{query}"
             index += 1
-            begun = time.perf_counter()
+            begun = time.perf_counter()  # a new connection's setup counts in its request's time
             try:
+                if writer is None:
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
                 writer.write(
                     f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
                 )
@@ -76,15 +78,20 @@ async def _async_clients(port: int, tokens: list[str], *, clients: int, seconds:
                 headers = {k.strip().lower(): v.strip() for k, _, v in
                            (line.partition(b":") for line in head.split(b"\r\n")[1:] if line)}  # fmt: skip
                 await reader.readexactly(int(headers[b"content-length"]))
+                if headers.get(b"connection", b"").lower() == b"close":
+                    writer.close()
+                    writer = None
                 if status != 200:
                     errors.append(f"{status} {path}")
             except (OSError, asyncio.IncompleteReadError, KeyError, ValueError) as exc:
                 errors.append(f"{type(exc).__name__} {path}")
-                writer.close()
-                reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                if writer is not None:
+                    writer.close()
+                writer = None
                 continue
             latencies.append((time.perf_counter() - begun) * 1000)
-        writer.close()
+        if writer is not None:
+            writer.close()
 
     await asyncio.gather(*(client(n) for n in range(clients)))
     return _summary(latencies, errors, seconds)

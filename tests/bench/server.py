@@ -14,9 +14,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def start_gunicorn(env: dict, port: int, *, threads: int = 2, workers: int = 3) -> subprocess.Popen:
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-         "--threads", str(threads), "--worker-class", "gthread", "--timeout", "120", "--backlog", "512"],
-        cwd=ROOT, env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "gunicorn", "--config", "config/gunicorn.py", "--bind", f"127.0.0.1:{port}",
+         *os.environ.get("BENCH_GUNICORN_ARGS", "").split()],
+        cwd=ROOT, env={**os.environ, **env, "WEB_WORKERS": str(workers), "WEB_THREADS": str(threads)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

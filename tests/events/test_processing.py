@@ -264,3 +264,41 @@ def test_skills_are_trimmed_lower_case_distinct_and_sorted(send, s):
     send(s.job("J-1", skills=["ventilator management", "BLS", "bls", "Vascular access", "ICU"]))
 
     assert Job.objects.get(external_id="J-1").skills == ["bls", "icu", "vascular access", "ventilator management"]
+
+
+def _changes_since_analyze(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT n_mod_since_analyze FROM pg_stat_user_tables WHERE relname = %s", [table])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_backlog_the_planner_has_not_seen_is_analyzed_before_it_is_processed(s, facility_a, monkeypatch):
+    from django.db import connection
+
+    from events.services import processing
+    from tests.conftest import wait_for
+
+    monkeypatch.setattr(processing, "STALE_MIN_ROWS", 20)
+    events_ingest(by=Actor(principal=make_user("backfill", Role.ADMIN)), items=[s.job(f"J-{n}") for n in range(40)])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+    wait_for(lambda: _changes_since_analyze("events_eventqueueentry") >= 40, timeout=10, what="queue statistics")
+
+    report = events_process_pending()
+
+    assert "events_eventqueueentry" in report.analyzed
+    assert report.applied == 40
+    assert Job.objects.count() == 40
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_small_change_analyzes_nothing(s, facility_a):
+    events_ingest(by=Actor(principal=make_user("trickle", Role.ADMIN)), items=[s.job("J-1"), s.job("J-2")])
+
+    report = events_process_pending()
+
+    assert report.analyzed == [] and report.applied == 2

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from celery import current_app
 from django.conf import settings
@@ -37,6 +37,14 @@ logger = logging.getLogger(__name__)
 
 PROCESSING_LOCK = 0x5A_E7E7  # pg advisory lock key: "the event processor"
 
+# The tables a batch is planned on: the queue it takes events from and the records it writes.
+PLANNED_TABLES = (
+    "events_eventqueueentry", "events_job", "events_candidate", "events_application",
+    "events_applicationstatuschange", "events_placement", "events_invoice", "events_outreachmessage",
+    "events_compliancecheck",
+)  # fmt: skip
+STALE_MIN_ROWS = 10_000  # a table is analyzed again once this many rows, and as many as it holds, changed
+
 
 @dataclass
 class ProcessingReport:
@@ -46,9 +54,10 @@ class ProcessingReport:
     failed: int = 0
     skipped: bool = False  # another processor held the lock
     seconds: float = 0.0
+    analyzed: list[str] = field(default_factory=list)  # tables whose statistics were out of date
 
     def as_dict(self) -> dict:
-        return self.__dict__.copy()
+        return {**self.__dict__, "analyzed": list(self.analyzed)}
 
 
 def events_process_pending(*, batch_size: int | None = None, time_budget: float = 50.0) -> ProcessingReport:
@@ -57,6 +66,7 @@ def events_process_pending(*, batch_size: int | None = None, time_budget: float 
     report = ProcessingReport()
     started = time.monotonic()
     while time.monotonic() - started < time_budget:
+        report.analyzed.extend(statistics_refresh())  # outside the batch: no lock is kept
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [PROCESSING_LOCK])
             if not cursor.fetchone()[0]:
@@ -89,6 +99,31 @@ def events_process_pending(*, batch_size: int | None = None, time_budget: float 
     return report
 
 
+def statistics_refresh() -> list[str]:
+    """ANALYZE the tables a batch is planned on whose statistics are out of date; return their
+    names. Right after a bulk import the queue holds a million rows the planner has not seen
+    (it would plan taking the oldest events as for an empty table: a scan and a sort of the
+    whole queue per batch), and during a back-fill the records tables grow from nothing.
+    Autovacuum gets there too, but a minute or more later, and every batch meanwhile is planned
+    on the old numbers. A table is out of date once it changed by as many rows as it holds (so
+    a table growing from nothing to a million is analyzed about seven times); the check is one
+    read of the statistics view per batch."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT relname FROM pg_stat_user_tables
+            WHERE schemaname = current_schema() AND relname = ANY(%s)
+              AND n_mod_since_analyze >= greatest(%s, n_live_tup)
+            ORDER BY relname
+            """,
+            [list(PLANNED_TABLES), STALE_MIN_ROWS],
+        )
+        stale = [row[0] for row in cursor.fetchall()]
+        for table in stale:
+            cursor.execute(f'ANALYZE "{table}"')
+    return stale
+
+
 def _stage(cursor, batch_size: int) -> list[str]:
     """Take the oldest due pending events out of the queue into ``processing_batch`` and
     return the types it holds, in the order they apply. Taking them out is part of the batch's
@@ -109,15 +144,16 @@ def _stage(cursor, batch_size: int) -> list[str]:
                 SELECT ctid FROM events_eventqueueentry
                 WHERE state = 'pending' AND (due_at IS NULL OR due_at <= now())
                 ORDER BY occurred_at, event_id
-                LIMIT %s
+                LIMIT %(size)s
             ))
             RETURNING event_id, type, occurred_at, facility_id, actor, data, attempts
         )
         INSERT INTO processing_batch
-        SELECT event_id, type, occurred_at, (occurred_at AT TIME ZONE %s)::date, facility_id, actor, data, attempts
+        SELECT event_id, type, occurred_at, (occurred_at AT TIME ZONE %(zone)s)::date, facility_id, actor, data,
+               attempts
         FROM taken
         """,
-        [batch_size, settings.REPORTING_TIME_ZONE],
+        {"size": batch_size, "zone": settings.REPORTING_TIME_ZONE},
     )
     if not cursor.rowcount:
         cursor.execute("DROP TABLE processing_batch")
