@@ -1,4 +1,5 @@
-"""A gunicorn for the benchmarks, started with the bench database, on a free-ish port."""
+"""A gunicorn for the benchmarks: config/gunicorn.py with the bench database, on a free-ish port
+(`BENCH_GUNICORN_ARGS` adds gunicorn options, for comparing settings)."""
 
 from __future__ import annotations
 
