@@ -16,6 +16,7 @@ import logging
 import time
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.cache import cache
 from django.db import transaction
@@ -24,12 +25,15 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import Facility, FacilityGrant, User
+from accounts.redis_batch import Call
 from accounts.selectors import FacilityPermission, facilities_for
 
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "accounts:scope:version"
 VERSION_ATTRIBUTE = "_scope_version"  # set on a user by ScopeCachedJWTAuthentication: read once a request
+CONFIRMED_ATTRIBUTE = "_scope_confirmed"  # False on a user whose version is still to be confirmed
+MISSING, UNAVAILABLE = object(), object()  # scope_settle's reply: not read yet / Redis down
 MAX_ENTRIES = 10_000  # per process; the whole map is dropped past it (and on every new version)
 
 
@@ -40,6 +44,20 @@ class CallerScope:
 
     visible: dict[int, str]
     personal: frozenset[int]
+
+    @cached_property
+    def all_ids(self) -> tuple[int, ...]:
+        """Every visible facility id, sorted (the question that names no facility)."""
+        return tuple(sorted(self.visible))
+
+    @cached_property
+    def all_codes(self) -> tuple[str, ...]:
+        return tuple(sorted(self.visible.values()))
+
+    @cached_property
+    def personal_everywhere(self) -> bool:
+        """Whether personal data may be seen at every visible facility."""
+        return self.personal.issuperset(self.visible)
 
 
 _entries: dict[tuple, CallerScope] = {}
@@ -101,7 +119,17 @@ class ScopeCachedJWTAuthentication(JWTAuthentication):
     """JWT authentication whose user row is remembered like the scope: under the same version,
     which any change to a user moves, so a deactivated user, a changed password or role is read
     again on the next request in every process. A user that fails the checks is never kept.
-    A token's signature is checked once per process and its expiry on every request."""
+    A token's signature is checked once per process and its expiry on every request.
+
+    The user is taken under the version this process saw last, without asking Redis, and is
+    *provisional* until the view confirms that version (``scope_settle``). The one enforcement
+    point (accounts.api.base) does so before any handler runs, in the same Redis round trip as
+    the throttle count; if the version moved, the caller is authenticated again under the new
+    one, so a revocation still takes effect on the next request."""
+
+    #: Set by scope_settle to authenticate again: the version just read, or no cache at all.
+    current_version: str | None = None
+    without_cache: bool = False
 
     def get_validated_token(self, raw_token: bytes):
         found = _tokens.get(raw_token)
@@ -116,16 +144,57 @@ class ScopeCachedJWTAuthentication(JWTAuthentication):
         return token
 
     def get_user(self, validated_token):
-        version = scope_version()
-        if version is None:
+        if self.without_cache:
             return super().get_user(validated_token)
+        version, confirmed = self.current_version, True
+        if version is None:
+            version, confirmed = _entries_version[0], False  # the last one seen here: to be confirmed
+        if version is None:  # nothing seen yet in this process
+            version, confirmed = scope_version(), True
+            if version is None:
+                return super().get_user(validated_token)
         claim = validated_token.get(jwt_settings.USER_ID_CLAIM)
         revoke = validated_token.get(jwt_settings.REVOKE_TOKEN_CLAIM) if jwt_settings.CHECK_REVOKE_TOKEN else None
         user = _remembered(("user", claim, revoke), version, lambda: super(ScopeCachedJWTAuthentication, self)
                            .get_user(validated_token))  # fmt: skip
         user = copy.copy(user)  # each request its own object
         setattr(user, VERSION_ATTRIBUTE, version)
+        setattr(user, CONFIRMED_ATTRIBUTE, confirmed)
         return user
+
+
+def scope_pending(request) -> bool:
+    """Whether ``request.user`` was taken under a scope version not confirmed yet."""
+    return getattr(request.user, CONFIRMED_ATTRIBUTE, True) is False
+
+
+def scope_version_call() -> Call:
+    """The Redis call that reads the scope version, for a batch (accounts.redis_batch)."""
+    return Call.get(cache.make_key(VERSION_KEY))
+
+
+def scope_settle(request, reply: object = MISSING) -> bool:
+    """Confirm a provisional ``request.user`` against the current scope version. ``reply`` is
+    the reply to scope_version_call, ``UNAVAILABLE`` when Redis could not be read, or left out
+    to read it now. If the user was taken under another version, authenticate again under the
+    current one (from the database alone when Redis cannot say). Returns whether it did."""
+    if not scope_pending(request):
+        return False
+    if reply is UNAVAILABLE:
+        version = None
+    elif reply is MISSING or reply is None:
+        version = scope_version()  # read now (None without Redis); made if it was never set
+    else:
+        version = cache.client.decode(reply)
+    if version is not None and version == getattr(request.user, VERSION_ATTRIBUTE, None):
+        setattr(request.user, CONFIRMED_ATTRIBUTE, True)
+        return False
+    for authenticator in request.authenticators:
+        if isinstance(authenticator, ScopeCachedJWTAuthentication):
+            authenticator.current_version = version
+            authenticator.without_cache = version is None
+    request._authenticate()  # DRF's own step: sets the user, or raises 401 for an inactive one
+    return True
 
 
 def _resolve(principal) -> CallerScope:

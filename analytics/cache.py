@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 
+from accounts.redis_batch import Call, Script, redis_batch
+
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "kpi:version"
@@ -55,35 +57,71 @@ def kpi_json(answer: dict) -> bytes:
     return json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
 
 
-# One round trip for a lookup: the version, the answer under it, and the hit counted.
-_LOOKUP = """
+# A lookup: the version, the answer under it, and the hit counted, in one script.
+_LOOKUP = Script("""
 local version = redis.call('GET', KEYS[1]) or '0'
 local answer = redis.call('GET', ARGV[1] .. version .. ARGV[2])
 if answer then redis.call('INCR', KEYS[2]) end
 return {version, answer or false}
-"""
-_lookup_script = []
+""")
+
+
+def kpi_digest(parts: dict) -> str:
+    """A question's key in the cache: a hash of its parts (computed once per process and question)."""
+    frozen = _frozen(parts)
+    digest = _digests.get(frozen)
+    if digest is None:
+        if len(_digests) >= 10_000:
+            _digests.clear()
+        digest = _digests[frozen] = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[
+            :32
+        ]
+    return digest
+
+
+_digests: dict[tuple, str] = {}
+
+
+def _frozen(value):
+    """``value`` as a hashable key that tells apart what json.dumps tells apart (dicts as sorted
+    items, lists as tuples, booleans apart from the numbers they equal)."""
+    if isinstance(value, bool) or value is None:
+        return ("literal", repr(value))
+    if isinstance(value, dict):
+        return ("dict", *sorted((key, _frozen(item)) for key, item in value.items()))
+    if isinstance(value, list | tuple):
+        if all(type(item) is int or type(item) is str for item in value):
+            return ("list", *value)
+        return ("list", *map(_frozen, value))
+    return value
+
+
+def kpi_lookup_call(*, kpi: str, digest: str) -> Call:
+    """The Redis call that looks up the cached answer ``kpi``/``digest`` (alone, or in a batch)."""
+    return Call(
+        keys=(cache.make_key(VERSION_KEY), cache.make_key(STATS_KEYS["hit"])),
+        args=(cache.make_key("kpi:"), f":{kpi}:json:{digest}"),
+        script=_LOOKUP,
+    )
+
+
+def kpi_lookup_reply(*, kpi: str, digest: str, reply) -> tuple[str, bytes | None]:
+    """(the key of ``kpi``/``digest`` under the current version, the cached answer or None)."""
+    version, answer = reply
+    version = version.decode() if isinstance(version, bytes) else str(version)
+    return f"kpi:{version}:{kpi}:json:{digest}", (cache.client.decode(answer) if answer else None)
 
 
 def _lookup(kpi: str, digest: str) -> tuple[str, bytes | None]:
-    """(the key of ``kpi``/``digest`` under the current version, the cached answer or None)."""
-    client = cache.client.get_client(write=True)
-    if not _lookup_script or _lookup_script[0][0] is not client:
-        _lookup_script[:] = [(client, client.register_script(_LOOKUP))]
-    prefix = cache.make_key("kpi:")
-    version, answer = _lookup_script[0][1](
-        keys=[cache.make_key(VERSION_KEY), cache.make_key(STATS_KEYS["hit"])],
-        args=[prefix, f":{kpi}:json:{digest}"],
-    )
-    version = version.decode() if isinstance(version, bytes) else str(version)
-    return f"kpi:{version}:{kpi}:json:{digest}", (cache.client.decode(answer) if answer else None)
+    (reply,) = redis_batch([kpi_lookup_call(kpi=kpi, digest=digest)])
+    return kpi_lookup_reply(kpi=kpi, digest=digest, reply=reply)
 
 
 def kpi_cached_json(*, kpi: str, parts: dict, compute: Callable[[], dict], warm: object = None) -> bytes:
     """Like kpi_cached, as the rendered JSON the API sends: a cached answer is served without
     being decoded and encoded again. ``warm`` (the question, picklable) is remembered on a miss so
     that the next refresh can compute the answer before it moves the version (kpi_cache_rollover)."""
-    digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
+    digest = kpi_digest(parts)
     try:
         key, answer = _lookup(kpi, digest)
     except Exception:

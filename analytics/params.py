@@ -133,19 +133,21 @@ def kpi_params_for(
     the user's. Used by the API (per request) and by scheduled reports (as the owner, at run time)."""
     scope = caller_scope(user)
     if facility_codes:
-        found = {code: facility_id for facility_id, code in scope.visible.items() if code in set(facility_codes)}
-        missing = sorted(set(facility_codes) - set(found))
+        wanted = set(facility_codes)
+        found = {code: facility_id for facility_id, code in scope.visible.items() if code in wanted}
+        missing = sorted(wanted - set(found))
         if missing:
             raise exceptions.NotFound(f"Facility not found: {', '.join(missing)}.")
-        ids = sorted(found.values())
+        ids = tuple(sorted(found.values()))
+        codes = tuple(sorted(found))
+        personal = scope.personal.issuperset(ids)
     else:
-        ids = sorted(scope.visible)
-    codes = tuple(sorted(scope.visible[facility_id] for facility_id in ids))
-    suppress = settings.PRIVACY_MODE and any(facility_id not in scope.personal for facility_id in ids)
+        ids, codes, personal = scope.all_ids, scope.all_codes, scope.personal_everywhere
+    suppress = settings.PRIVACY_MODE and not personal
     return KpiParams(
         start=start,
         end=end,
-        facility_ids=tuple(ids),
+        facility_ids=ids,
         facility_codes=codes,
         group_by_facility=group_by_facility,
         granularity=granularity,

@@ -103,6 +103,23 @@ def _fresh_throttles():
 
 
 @pytest.fixture
+def redis_round_trips(monkeypatch) -> list:
+    """What this process sends to Redis from now on, one entry per send (one round trip: a
+    pipeline or a script is one). A spy around the real connection, not a stand-in."""
+    from redis.connection import AbstractConnection
+
+    sent: list = []
+    real = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", counting)
+    return sent
+
+
+@pytest.fixture
 def facility_a(db):
     return FacilityFactory(code="MERCY-01", name="Mercy General Hospital")
 

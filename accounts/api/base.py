@@ -15,6 +15,8 @@ base queryset with ``base_queryset``.
 
 from __future__ import annotations
 
+import logging
+
 from django.db.models import QuerySet
 from rest_framework import exceptions
 from rest_framework.request import Request
@@ -23,8 +25,12 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.models import Role
 from accounts.principals import principal_role
+from accounts.redis_batch import Call, redis_batch
 from accounts.roles import CAPABILITY_HOLDERS, Capability
+from accounts.scope import UNAVAILABLE, scope_pending, scope_settle, scope_version_call
 from accounts.selectors import FacilityPermission, facility_ids_for
+
+logger = logging.getLogger(__name__)
 
 
 class Scope:
@@ -76,7 +82,43 @@ class ScopedViewMixin:
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # authentication (401), throttles (429)
+        if scope_settle(request):  # a provisional user not confirmed by check_throttles: now
+            self.check_permissions(request)
         self.check_capability(request)
+
+    def check_throttles(self, request: Request) -> None:
+        """DRF's throttle check, with every Redis call this step needs in one round trip: each
+        throttle's count, the confirmation of a provisional user (accounts.scope) and what the
+        view wants read early (``prefetch_calls``). The prefetched replies are kept only if the
+        user was confirmed as it was; a caller authenticated again gets none."""
+        counted = [(throttle, throttle.count_call(request, self)) for throttle in self.get_throttles()]
+        counted = [(throttle, call) for throttle, call in counted if call is not None]
+        pending = scope_pending(request)
+        prefetch = self.prefetch_calls(request)
+        calls = [call for _, call in counted] + ([scope_version_call()] if pending else []) + prefetch
+        try:
+            replies = redis_batch(calls)
+        except Exception:  # Redis down: throttles allow, as DRF's would fail open here too
+            logger.warning("Redis unavailable for throttles and scope; requests allowed", exc_info=True)
+            replies = None
+        reply = UNAVAILABLE if replies is None else replies[len(counted)] if pending else None
+        if pending and scope_settle(request, reply):
+            self.check_permissions(request)
+        elif replies is not None and prefetch:
+            self.prefetched(request, replies[len(calls) - len(prefetch) :])
+        refused = []
+        for (throttle, _), reply in zip(counted, replies or [], strict=False):
+            if not throttle.counted(reply):
+                refused.append(throttle.wait())
+        if refused:
+            self.throttled(request, max((wait for wait in refused if wait is not None), default=None))
+
+    def prefetch_calls(self, request: Request) -> list[Call]:
+        """Redis calls whose replies the handler will want, sent with the throttle counts."""
+        return []
+
+    def prefetched(self, request: Request, replies: list) -> None:
+        """The replies to ``prefetch_calls``, once the caller is confirmed."""
 
     def check_capability(self, request: Request) -> None:
         method = request.method.lower()

@@ -6,7 +6,8 @@ rewrite the whole list on each request: at 3,000 requests a minute that is a 3,0
 unpickled and pickled per request. These count instead with a sliding-window counter: one
 counter per caller and window, and the previous window's count weighted by how much of it
 still lies within the last ``duration`` seconds. One Redis script call per request, whatever
-the rate; a refused request is not counted.
+the rate (sent with the request's other Redis calls where the view batches them:
+accounts.api.base); a refused request is not counted.
 """
 
 from __future__ import annotations
@@ -17,14 +18,15 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
-from django_redis import get_redis_connection
 from rest_framework import throttling
+
+from accounts.redis_batch import Call, Script, redis_batch
 
 logger = logging.getLogger(__name__)
 
 # KEYS: this window's counter, the previous window's. ARGV: weight of the previous window,
 # limit, expiry. Returns {allowed, this window's count, previous window's count}.
-_COUNT = """
+COUNT = Script("""
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 local previous = tonumber(redis.call('GET', KEYS[2]) or '0')
 if previous * tonumber(ARGV[1]) + current >= tonumber(ARGV[2]) then
@@ -33,50 +35,53 @@ end
 redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[3])
 return {1, current + 1, previous}
-"""
-_script = None
+""")
 clock = time.time  # the tests set the time
-
-
-def _counter():
-    global _script
-    if _script is None:
-        _script = get_redis_connection("default").register_script(_COUNT)
-    return _script
 
 
 class _SlidingWindow:
     _retry_after: float | None = None
+    _into: float = 0.0
 
     def get_rate(self):
         return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
 
-    def allow_request(self, request, view) -> bool:
+    def count_call(self, request, view) -> Call | None:
+        """The Redis call that counts this request (None: this throttle does not apply), for
+        ``allow_request`` or for a view that sends it with its other calls (redis_batch)."""
         if self.rate is None:
-            return True
+            return None
         key = self.get_cache_key(request, view)
         if key is None:
+            return None
+        now = clock()
+        window, self._into = divmod(now, self.duration)
+        weight = 1 - self._into / self.duration
+        keys = (cache.make_key(f"{key}:{int(window)}"), cache.make_key(f"{key}:{int(window) - 1}"))
+        return Call(keys=keys, args=(weight, self.num_requests, 2 * self.duration), script=COUNT)
+
+    def allow_request(self, request, view) -> bool:
+        call = self.count_call(request, view)
+        if call is None:
             return True
         try:
-            return self._count(key)
+            (reply,) = redis_batch([call])
         except Exception:  # Redis down: serve rather than fail every request (lockouts live in PostgreSQL)
             logger.warning("throttle counters unavailable; request allowed", exc_info=True)
             return True
+        return self.counted(reply)
 
-    def _count(self, key: str) -> bool:
-        now = clock()
-        window, into = divmod(now, self.duration)
-        weight = 1 - into / self.duration
-        keys = [cache.make_key(f"{key}:{int(window)}"), cache.make_key(f"{key}:{int(window) - 1}")]
-        allowed, current, previous = _counter()(keys=keys, args=[weight, self.num_requests, 2 * self.duration])
+    def counted(self, reply) -> bool:
+        """Whether the request counted by ``count_call`` is allowed, from the script's reply."""
+        allowed, current, previous = reply
         if allowed:
             return True
         # Refused: how long until the weighted count falls below the limit.
         if current >= self.num_requests or not previous:
-            self._retry_after = self.duration - into
+            self._retry_after = self.duration - self._into
         else:
             needed = 1 - (self.num_requests - current) / previous  # the fraction of this window to reach
-            self._retry_after = max(needed * self.duration - into, 1)
+            self._retry_after = max(needed * self.duration - self._into, 1)
         return False
 
     def wait(self) -> float | None:
@@ -94,10 +99,10 @@ class UserThrottle(_SlidingWindow, throttling.UserRateThrottle):
 class ScopeThrottle(_SlidingWindow, throttling.ScopedRateThrottle):
     """Stricter limits for views that set ``throttle_scope`` (token requests, exports)."""
 
-    def allow_request(self, request, view) -> bool:
+    def count_call(self, request, view) -> Call | None:
         self.scope = getattr(view, self.scope_attr, None)  # the scope is the view's, so read per request
         if not self.scope:
-            return True
+            return None
         self.rate = self.get_rate()
         self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
+        return super().count_call(request, view)
