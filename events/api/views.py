@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -38,6 +36,7 @@ from events.api.serializers import (
     PlacementSerializer,
 )
 from events.models import Application, Candidate, ComplianceCheck, Event, Job, OutreachMessage, Placement
+from events.schema import parse_events_json
 from events.selectors import event_stats
 from events.services.ingestion import CREATED, DUPLICATE, events_ingest
 from events.services.processing import events_reprocess
@@ -68,8 +67,8 @@ def _read_json(request: Request, *, max_bytes: int, limit_message: str):
     if len(body) > max_bytes:
         raise PayloadTooLarge(limit_message)
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        return parse_events_json(body)
+    except ValueError as exc:
         raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from None
 
 

@@ -24,21 +24,23 @@ def test_import_events_streams_a_file_and_reports(tmp_path, facility_a):
     lines = [json.dumps(e) for e in (s.job("J-1"), s.candidate("C-1"), s.application("A-1", "J-1", "C-1"))]
     lines.insert(1, '{"id": "broken"')
     lines.insert(2, json.dumps({**s.job("J-2"), "facility": "NOPE"}))
+    lines.insert(3, json.dumps(s.event("e", "user.login", 0, score=0)).replace('"score": 0', '"score": NaN'))
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n\n")
     out, err = io.StringIO(), io.StringIO()
 
     call_command("import_events", str(path), "--process", stdout=out, stderr=err)
 
-    assert "created 3, duplicate 0, rejected 2" in out.getvalue()
+    assert "created 3, duplicate 0, rejected 3" in out.getvalue()
     assert "applied 3, waiting 0, failed 0" in out.getvalue()
     assert "line 2: rejected: not JSON" in err.getvalue()
     assert "line 3: rejected" in err.getvalue() and "facility" in err.getvalue()
+    assert "line 4: rejected: not JSON" in err.getvalue()
     assert Application.objects.filter(external_id="A-1").exists()
 
     again = io.StringIO()
     call_command("import_events", str(path), stdout=again, stderr=io.StringIO())
-    assert "created 0, duplicate 3, rejected 2" in again.getvalue()
+    assert "created 0, duplicate 3, rejected 3" in again.getvalue()
 
 
 def test_the_demo_history_is_deterministic_and_valid():

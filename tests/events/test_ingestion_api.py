@@ -207,6 +207,35 @@ def test_a_body_of_the_wrong_shape_is_400(sender, body, path):
     assert "detail" in response.json() or "non_field_errors" in response.json()
 
 
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+@pytest.mark.parametrize("path", ["/api/v1/events/bulk/", "/api/v1/events/"])
+def test_nan_and_infinity_are_not_json(sender, stream, constant, path):
+    event = json.dumps(stream.event("e", "user.login", 0, score=0)).replace('"score": 0', f'"score": {constant}')
+    body = f"[{event}]" if path.endswith("bulk/") else event
+
+    response = sender.post(path, data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+    assert not Event.objects.exists()
+
+
+def test_an_id_spelled_another_way_is_the_same_id(sender, stream):
+    event = stream.job("J-1")
+    assert post(sender, event).status_code == 201
+
+    response = post(sender, {**event, "id": "{" + event["id"].upper() + "}"})
+
+    assert response.status_code == 200
+    assert response.json()["results"] == [{"id": event["id"], "status": "duplicate"}]
+
+
+def test_a_type_with_a_line_break_is_refused(sender, stream):
+    response = post(sender, [stream.event("e", "user.login\n", 0)], "/api/v1/events/bulk/")
+
+    assert response.json()["results"][0]["errors"]["type"][0].startswith("Must look like")
+
+
 def test_a_key_for_a_cannot_write_b(facility_a, facility_b, stream):
     sender = key_client(make_api_key("ats", [facility_a]))
 

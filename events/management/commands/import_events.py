@@ -11,6 +11,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from accounts.principals import Actor, SystemPrincipal
+from events.schema import parse_events_json
 from events.services.ingestion import REJECTED, events_ingest
 from events.services.processing import events_process_pending
 
@@ -54,7 +55,7 @@ class Command(BaseCommand):
                 if not line.strip():
                     continue
                 try:
-                    batch.append(json.loads(line))
+                    batch.append(parse_events_json(line))
                 except ValueError as exc:
                     counts[REJECTED] += 1
                     if shown < show_rejected:
