@@ -325,7 +325,9 @@ EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=365)
 # An event that refers to a record not seen yet is retried this many times, then failed.
 EVENT_MAX_ATTEMPTS = env.int("EVENT_MAX_ATTEMPTS", default=10)
 EVENT_RETRY_BASE_SECONDS = env.int("EVENT_RETRY_BASE_SECONDS", default=30)
-EVENT_BATCH_SIZE = env.int("EVENT_BATCH_SIZE", default=5000)
+EVENT_BATCH_SIZE = env.int("EVENT_BATCH_SIZE", default=50_000)
+# Processing sessions side by side, each for its share of the facilities (a core each at most).
+EVENT_PROCESSING_LANES = env.int("EVENT_PROCESSING_LANES", default=2)
 EVENT_BULK_MAX_ITEMS = 1000
 EVENT_BULK_MAX_BYTES = 5 * 1024 * 1024
 EVENT_SINGLE_MAX_BYTES = 128 * 1024

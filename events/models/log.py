@@ -139,7 +139,7 @@ class EventQueueEntry(models.Model):
 
     event_id = models.UUIDField(primary_key=True)
     occurred_at = models.DateTimeField()
-    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+")
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+", db_index=False)
     type = models.CharField(max_length=64)
     actor = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 - as in the log
     data = models.JSONField(default=dict)

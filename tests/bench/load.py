@@ -3,10 +3,14 @@ every view refreshes. Runs after tests.bench.kpis has built its dataset (same da
 
 Each client has its own keep-alive connection and requests KPI endpoints in turn (one year, all
 facilities, the JWT of one of ``USERS`` Admins) for a fixed time, the next request as soon as
-the last answer is read. The clients are coroutines of one event loop in a process of their own
-(``BENCH_LOAD_CLIENT=threads``: 200 threads of this process, as the first runs did; their own
-scheduling on the two cores then shows in the tails). The load client runs on the same two
-cores as the server, so the figures are conservative.
+the last answer is read (no think time: what a load tool such as locust does by default).
+
+The load tool is wrk (Debian's package; installed on first use when this runs as root), a C
+program: 200 connections on two threads, latency per request from its own histogram. It runs on
+the same two cores as the server, as every client here does, but takes a twentieth of the CPU the
+Python clients took, so the figures are the server's. ``BENCH_LOAD_CLIENT=asyncio`` uses the
+earlier client instead (coroutines of one event loop in a process of their own), ``threads``
+200 threads of this process; without wrk the asyncio client is used and the results say so.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import http.client
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -22,17 +27,19 @@ import threading
 import time
 from datetime import date, timedelta
 
-from tests.bench.server import start_gunicorn
+from tests.bench.server import ROOT, start_gunicorn
 
 USERS = int(os.environ.get("BENCH_LOAD_USERS", "200"))  # one person per client
 WORKERS = int(os.environ.get("BENCH_LOAD_WORKERS", "3"))
 THREADS = int(os.environ.get("BENCH_LOAD_THREADS", "4"))
-CLIENT = os.environ.get("BENCH_LOAD_CLIENT", "asyncio")
+CLIENT = os.environ.get("BENCH_LOAD_CLIENT", "wrk")
 ENDPOINTS = ["kpis", "dashboard", "pipeline", "performance", "compliance", "revenue", "outreach", "skills",
              "engagement", "trends", "metrics"]  # fmt: skip
 
 
 def _clients(port: int, tokens: list[str], *, clients: int, seconds: float) -> dict:
+    if CLIENT == "wrk" and _wrk():
+        return _wrk_clients(port, tokens, clients=clients, seconds=seconds)
     if CLIENT == "threads":
         return _thread_clients(port, tokens, clients=clients, seconds=seconds)
     spec = json.dumps({"port": port, "tokens": tokens, "clients": clients, "seconds": seconds})
@@ -40,9 +47,70 @@ def _clients(port: int, tokens: list[str], *, clients: int, seconds: float) -> d
     return json.loads(done.stdout)
 
 
+def _wrk() -> str | None:
+    """wrk's path, installing Debian's package first if it is missing and this may (root)."""
+    found = shutil.which("wrk")
+    if found or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return found
+    print("installing wrk (Debian package) for the load benchmark")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    for command in (["apt-get", "install", "-y", "-qq", "wrk"], ["apt-get", "update", "-qq"],
+                    ["apt-get", "install", "-y", "-qq", "wrk"]):  # fmt: skip
+        if subprocess.run(command, env=env, capture_output=True).returncode == 0 and shutil.which("wrk"):
+            break
+    return shutil.which("wrk")
+
+
+WRK_SCRIPT = """
+local tokens = {%(tokens)s}
+local paths = {%(paths)s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1],
+                    {["Authorization"] = "Bearer " .. tokens[(n %% #tokens) + 1]})
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %%d %%d %%d %%.3f %%.3f %%.3f\\n", summary.requests,
+    e.status + e.connect + e.read + e.write + e.timeout, e.status,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def _wrk_clients(port: int, tokens: list[str], *, clients: int, seconds: float) -> dict:
+    """``clients`` keep-alive connections from wrk; each request carries the next user's token."""
+    today = date.today()
+    query = f"?start_date={(today - timedelta(days=364)).isoformat()}&end_date={today.isoformat()}"
+    paths = [f"/api/v1/analytics/{name}/{query}" for name in ENDPOINTS]
+    script = ROOT / "var" / "bench" / "kpi_load.lua"
+    script.parent.mkdir(parents=True, exist_ok=True)
+    script.write_text(WRK_SCRIPT % {"tokens": ",".join(f'"{t}"' for t in tokens),
+                                    "paths": ",".join(f'"{p}"' for p in paths)})  # fmt: skip
+    done = subprocess.run(
+        ["wrk", "--threads", str(min(2, clients)), "--connections", str(clients), "--duration", f"{int(seconds)}s",
+         "--timeout", "10s", "--script", str(script), f"http://127.0.0.1:{port}/"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    line = next(line for line in done.stdout.splitlines() if line.startswith("RESULT "))
+    requests, errors, bad_status, p50, p99, slowest = line.split()[1:]
+    return {
+        "client": "wrk",
+        "requests": int(requests),
+        "errors": int(errors),
+        "requests_per_s": round(int(requests) / seconds),
+        "p50_ms": round(float(p50), 1),
+        "p99_ms": round(float(p99), 1),
+        "max_ms": round(float(slowest), 1),
+        "first_errors": [f"{bad_status} answers that were not 2xx/3xx"] if int(errors) else [],
+    }
+
+
 def _summary(latencies: list[float], errors: list[str], seconds: float) -> dict:
     ordered = sorted(latencies)
     return {
+        "client": f"python {CLIENT if CLIENT in ('asyncio', 'threads') else 'asyncio'}",
         "requests": len(ordered),
         "errors": len(errors),
         "requests_per_s": round(len(ordered) / seconds),

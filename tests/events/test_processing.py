@@ -215,6 +215,18 @@ def test_a_poisonous_event_fails_alone_and_the_rest_of_its_batch_applies(send, s
     assert failed.last_error.startswith("could not be applied: ")
 
 
+def test_two_poisonous_events_in_a_large_batch_fail_alone(send, s):
+    jobs = [s.job(f"J-{n}", bill_rate="5000000000.00" if n in (3, 28) else "80.00") for n in range(40)]
+    later = [s.candidate("C-1", day=1), s.application("A-1", "J-7", "C-1", day=2)]
+
+    report = send(*jobs, *later)
+
+    assert (report.applied, report.failed) == (40, 2)
+    assert Job.objects.count() == 38
+    assert Application.objects.get(external_id="A-1").job.external_id == "J-7"
+    assert set(Event.objects.with_status("failed").values_list("data__job_id", flat=True)) == {"J-3", "J-28"}
+
+
 def story_in_any_order(s: Stream) -> list[dict]:
     return [
         s.job("J-1"), s.candidate("C-1"), s.application("A-1", "J-1", "C-1"),

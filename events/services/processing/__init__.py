@@ -21,8 +21,11 @@ names a record of another facility) fails at once.
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from celery import current_app
 from django.conf import settings
@@ -32,6 +35,10 @@ from django.db import connection, transaction
 from accounts.principals import Actor
 from accounts.services import audit_record
 from events.services.processing.handlers import APPLY_ORDER, statements_for
+
+# Records that events of any facility may name (a candidate applies anywhere): they apply first.
+ROOT_TYPES = ["job.opened", "candidate.created"]
+LANE_TYPES = [event_type for event_type in APPLY_ORDER if event_type not in ROOT_TYPES]
 
 logger = logging.getLogger(__name__)
 
@@ -61,42 +68,123 @@ class ProcessingReport:
 
 
 def events_process_pending(*, batch_size: int | None = None, time_budget: float = 50.0) -> ProcessingReport:
-    """Apply due pending events, batch after batch, until none are left or time runs out."""
+    """Apply due pending events, batch after batch, until none are left or time runs out.
+
+    A batch is the ``batch_size`` oldest due events. Its jobs and candidates, which events of
+    any facility may name, apply first in one transaction; then the rest applies in
+    EVENT_PROCESSING_LANES transactions side by side, each for its share of the facilities
+    (everything else an event names belongs to its own facility, so the lanes never wait for
+    each other). Under a session advisory lock: one processor at a time."""
     batch_size = batch_size or settings.EVENT_BATCH_SIZE
     report = ProcessingReport()
     started = time.monotonic()
-    while time.monotonic() - started < time_budget:
-        report.analyzed.extend(statistics_refresh())  # outside the batch: no lock is kept
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [PROCESSING_LOCK])
-            if not cursor.fetchone()[0]:
-                report.skipped = True
+    if not _lock(PROCESSING_LOCK):
+        report.skipped = True
+        return report
+    try:
+        while time.monotonic() - started < time_budget:
+            report.analyzed.extend(statistics_refresh())
+            horizon, due = _horizon(batch_size)
+            if not due:
                 break
-            # The records' indexes are hot in memory: an index probe costs about what a page in
-            # a sequential scan does. At the default (4) the planner hashes whole records tables
-            # per batch, and the foreign-key checks run at commit keep plans they made while
-            # the tables were small.
-            cursor.execute("SET LOCAL random_page_cost = 1.1")
-            types = _stage(cursor, batch_size)
-            if not types:
+            parts = [_apply_part(horizon=horizon, types=ROOT_TYPES)]
+            lanes = max(1, settings.EVENT_PROCESSING_LANES)
+            parts += _side_by_side([partial(_apply_part, horizon=horizon, types=LANE_TYPES, lane=(number, lanes))
+                                    for number in range(lanes)])  # fmt: skip
+            report.batches += 1
+            for size, waits, fails in parts:
+                report.applied += size - waits - fails
+                report.waiting += waits
+                report.failed += fails
+            if due < batch_size:
                 break
-            _apply_isolating_errors(cursor, types)
-            size, waits, fails = _settle(cursor)
-            # Dropped here, not only at commit: inside an outer transaction (tests) the next batch
-            # stages again before anything commits.
-            cursor.execute("DROP TABLE IF EXISTS processing_batch, processing_problem, processing_one")
-            if settings.EVENT_BATCH_PAUSE_SECONDS:
-                time.sleep(settings.EVENT_BATCH_PAUSE_SECONDS)  # tests: a window to kill the worker
-        report.batches += 1
-        report.applied += size - waits - fails
-        report.waiting += waits
-        report.failed += fails
-        if size < batch_size:
-            break
+    finally:
+        _unlock(PROCESSING_LOCK)
     report.seconds = round(time.monotonic() - started, 3)
     if report.batches:
         logger.info("event processing: %s", report.as_dict())
     return report
+
+
+def _lock(key: int) -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        return bool(cursor.fetchone()[0])
+
+
+def _unlock(key: int) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+def _horizon(batch_size: int) -> tuple[tuple | None, int]:
+    """The last (occurred_at, event id) of the ``batch_size`` oldest due pending events, and how
+    many there are: the batch every part of this round stays within."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*), max(occurred_at), (array_agg(event_id ORDER BY occurred_at DESC, event_id DESC))[1]
+            FROM (
+                SELECT occurred_at, event_id FROM events_eventqueueentry
+                WHERE state = 'pending' AND (due_at IS NULL OR due_at <= now())
+                ORDER BY occurred_at, event_id
+                LIMIT %s
+            ) batch
+            """,
+            [batch_size],
+        )
+        due, last_at, last_id = cursor.fetchone()
+    return ((last_at, last_id) if due else None), due
+
+
+def _apply_part(*, horizon: tuple, types: list[str], lane: tuple[int, int] = (0, 1)) -> tuple[int, int, int]:
+    """Take this part's events of the batch (``types``, and the facilities of ``lane``: number,
+    of how many) out of the queue, apply them, put back those that did not apply, in one
+    transaction. Returns (events taken, waiting, failed)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # The records' indexes are hot in memory: an index probe costs about what a page in
+        # a sequential scan does. At the default (4) the planner hashes whole records tables
+        # per batch, and the foreign-key checks run at commit keep plans they made while
+        # the tables were small.
+        cursor.execute("SET LOCAL random_page_cost = 1.1")
+        present = _stage(cursor, horizon=horizon, types=types, lane=lane)
+        if not present:
+            return 0, 0, 0
+        _apply_isolating_errors(cursor, present)
+        size, waits, fails = _settle(cursor)
+        # Dropped here, not only at commit: inside an outer transaction (tests) the next part
+        # stages again before anything commits.
+        cursor.execute("DROP TABLE IF EXISTS processing_batch, processing_problem, processing_one")
+        if settings.EVENT_BATCH_PAUSE_SECONDS:
+            time.sleep(settings.EVENT_BATCH_PAUSE_SECONDS)  # tests: a window to kill the worker
+    return size, waits, fails
+
+
+def _side_by_side(parts: list[Callable[[], tuple[int, int, int]]]) -> list[tuple[int, int, int]]:
+    """Run ``parts`` at once, each in a thread with a database session of its own. Inside a
+    transaction (tests) they must share its session, so they run one after another."""
+    if len(parts) == 1 or connection.in_atomic_block:
+        return [part() for part in parts]
+    results: list = [None] * len(parts)
+
+    def run(index: int) -> None:
+        try:
+            results[index] = parts[index]()
+        except BaseException as exc:  # re-raised by the caller, in its thread
+            results[index] = exc
+        finally:
+            connection.close()  # this thread's session
+
+    threads = [threading.Thread(target=run, args=(index,), name=f"processing-lane-{index}") for index in
+               range(len(parts))]  # fmt: skip
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def statistics_refresh() -> list[str]:
@@ -124,10 +212,10 @@ def statistics_refresh() -> list[str]:
     return stale
 
 
-def _stage(cursor, batch_size: int) -> list[str]:
-    """Take the oldest due pending events out of the queue into ``processing_batch`` and
-    return the types it holds, in the order they apply. Taking them out is part of the batch's
-    transaction: if the batch does not commit, they are back in the queue as they were."""
+def _stage(cursor, *, horizon: tuple, types: list[str], lane: tuple[int, int]) -> list[str]:
+    """Take this part's due pending events up to ``horizon`` out of the queue into
+    ``processing_batch`` and return the types it holds, in the order they apply. Taking them out
+    is part of the part's transaction: if it does not commit, they are back in the queue."""
     cursor.execute(
         """
         CREATE TEMP TABLE processing_batch (
@@ -143,8 +231,9 @@ def _stage(cursor, batch_size: int) -> list[str]:
             WHERE ctid = ANY(ARRAY(
                 SELECT ctid FROM events_eventqueueentry
                 WHERE state = 'pending' AND (due_at IS NULL OR due_at <= now())
+                  AND (occurred_at, event_id) <= (%(last_at)s, %(last_id)s)
+                  AND type = ANY(%(types)s) AND facility_id %% %(lanes)s = %(lane)s
                 ORDER BY occurred_at, event_id
-                LIMIT %(size)s
             ))
             RETURNING event_id, type, occurred_at, facility_id, actor, data, attempts
         )
@@ -153,7 +242,14 @@ def _stage(cursor, batch_size: int) -> list[str]:
                attempts
         FROM taken
         """,
-        {"size": batch_size, "zone": settings.REPORTING_TIME_ZONE},
+        {
+            "last_at": horizon[0],
+            "last_id": horizon[1],
+            "types": list(types),
+            "lane": lane[0],
+            "lanes": lane[1],
+            "zone": settings.REPORTING_TIME_ZONE,
+        },
     )
     if not cursor.rowcount:
         cursor.execute("DROP TABLE processing_batch")
@@ -174,34 +270,51 @@ def _apply(cursor, types: list[str], source: str) -> None:
 
 
 def _apply_isolating_errors(cursor, types: list[str]) -> None:
-    """Apply the staged batch; if it breaks (a bug, bad data the checks missed), apply its
-    events one by one so a single poisonous event fails alone instead of blocking the queue."""
+    """Apply the staged batch; if it breaks (a bug, bad data the checks missed), apply it in
+    halves, and a half that breaks in halves again, so a poisonous event ends up failing alone
+    with its error while the rest applies: about twice the batch's work, however large it is."""
     try:
         with transaction.atomic():
             _apply(cursor, types, "processing_batch")
         return
     except Exception:
-        logger.exception("event batch failed; applying its events one by one")
+        logger.exception("event batch failed; applying it in halves")
     cursor.execute("SELECT event_id, type FROM processing_batch ORDER BY occurred_at, event_id")
     events = cursor.fetchall()
     cursor.execute("CREATE TEMP TABLE processing_one ON COMMIT DROP AS SELECT * FROM processing_batch LIMIT 0")
-    for event_id, event_type in events:
-        try:
-            with transaction.atomic():
-                cursor.execute("DELETE FROM processing_one")
-                cursor.execute(
-                    "INSERT INTO processing_one SELECT * FROM processing_batch WHERE event_id = %s", [event_id]
-                )
-                _apply(cursor, [event_type], "processing_one")
-        except Exception as exc:
-            logger.exception("event %s could not be applied", event_id)
-            cursor.execute(
-                """
-                INSERT INTO processing_problem (event_id, kind, reason) VALUES (%s, 'fail', %s)
-                ON CONFLICT (event_id) DO UPDATE SET kind = EXCLUDED.kind, reason = EXCLUDED.reason
-                """,
-                [event_id, f"could not be applied: {type(exc).__name__}: {exc}"],
-            )
+    _apply_halves(cursor, events)
+
+
+def _apply_halves(cursor, events: list[tuple]) -> None:
+    middle = len(events) // 2
+    for half in (events[:middle], events[middle:]):
+        if half:
+            _apply_some(cursor, half)
+
+
+def _apply_some(cursor, events: list[tuple]) -> None:
+    """Apply these (event id, type) of the staged batch, in a savepoint; halve them if they break."""
+    try:
+        with transaction.atomic():
+            cursor.execute("DELETE FROM processing_one")
+            cursor.execute("INSERT INTO processing_one SELECT * FROM processing_batch WHERE event_id = ANY(%s)",
+                           [[event_id for event_id, _ in events]])  # fmt: skip
+            present = {event_type for _, event_type in events}
+            _apply(cursor, [event_type for event_type in APPLY_ORDER if event_type in present], "processing_one")
+        return
+    except Exception as exc:
+        if len(events) > 1:
+            _apply_halves(cursor, events)
+            return
+        event_id = events[0][0]
+        logger.exception("event %s could not be applied", event_id)
+        cursor.execute(
+            """
+            INSERT INTO processing_problem (event_id, kind, reason) VALUES (%s, 'fail', %s)
+            ON CONFLICT (event_id) DO UPDATE SET kind = EXCLUDED.kind, reason = EXCLUDED.reason
+            """,
+            [event_id, f"could not be applied: {type(exc).__name__}: {exc}"],
+        )
 
 
 def _settle(cursor) -> tuple[int, int, int]:

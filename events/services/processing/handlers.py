@@ -85,6 +85,19 @@ def _resolving(source: str, table: str, key: str, *, same_facility: bool) -> str
     """
 
 
+def _owned_elsewhere(event_type: str, table: str, key: str) -> str:
+    """After an upsert: fail the events whose record is another facility's. The claiming CTE
+    refuses those it can see; this catches a record another lane committed meanwhile (its
+    upsert then changed nothing: the guard on the update leaves that record alone)."""
+    return f"""
+    INSERT INTO processing_problem (event_id, kind, reason)
+    SELECT b.event_id, 'fail', '{key} ' || (b.data->>'{key}') || ' belongs to another facility'
+    FROM {{src}} b JOIN {table} r ON r.external_id = b.data->>'{key}'
+    WHERE b.type = '{event_type}' AND r.facility_id <> b.facility_id
+    {KEEP_LATEST}
+    """
+
+
 def _typed(event_type: str) -> str:
     return f"typed AS (SELECT b.* FROM {{src}} b WHERE b.type = '{event_type}')"
 
@@ -101,6 +114,7 @@ JOB_OPENED = [
     ON CONFLICT (external_id) DO UPDATE SET
         title = EXCLUDED.title, specialty = EXCLUDED.specialty, skills = EXCLUDED.skills,
         positions = EXCLUDED.positions, bill_rate = EXCLUDED.bill_rate, updated_at = now()
+    WHERE events_job.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
 ]
 
@@ -115,6 +129,7 @@ CANDIDATE_CREATED = [
     ON CONFLICT (external_id) DO UPDATE SET
         first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, email = EXCLUDED.email,
         phone = EXCLUDED.phone, skills = EXCLUDED.skills, source = EXCLUDED.source, updated_at = now()
+    WHERE events_candidate.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
 ]
 
@@ -144,7 +159,9 @@ APPLICATION_CREATED = [
            occurred_at, day, now(), now()
     FROM resolved WHERE ok
     ON CONFLICT (external_id) DO UPDATE SET source = EXCLUDED.source, updated_at = now()
+    WHERE events_application.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
+    _owned_elsewhere("application.created", "events_application", "application_id"),
 ]
 
 _STAGE_CASE = " ".join(f"WHEN '{status}' THEN {stage}" for status, stage in STAGES.items())
@@ -225,7 +242,9 @@ PLACEMENT_STARTED = [
     ON CONFLICT (external_id) DO UPDATE SET
         start_date = EXCLUDED.start_date, end_date = EXCLUDED.end_date, bill_rate = EXCLUDED.bill_rate,
         updated_at = now()
+    WHERE events_placement.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
+    _owned_elsewhere("placement.started", "events_placement", "placement_id"),
 ]
 
 INVOICE_ISSUED = [
@@ -237,7 +256,9 @@ INVOICE_ISSUED = [
     SELECT data->>'invoice_id', facility_id, ref, (data->>'amount')::numeric, occurred_at, day, now(), now()
     FROM resolved WHERE ok
     ON CONFLICT (external_id) DO UPDATE SET amount = EXCLUDED.amount, updated_at = now()
+    WHERE events_invoice.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
+    _owned_elsewhere("invoice.issued", "events_invoice", "invoice_id"),
 ]
 
 OUTREACH_SENT = [
@@ -250,7 +271,9 @@ OUTREACH_SENT = [
            now(), now()
     FROM resolved WHERE ok
     ON CONFLICT (external_id) DO UPDATE SET channel = EXCLUDED.channel, updated_at = now()
+    WHERE events_outreachmessage.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
+    _owned_elsewhere("outreach.sent", "events_outreachmessage", "message_id"),
 ]
 
 OUTREACH_REPLIED = [
@@ -276,7 +299,9 @@ COMPLIANCE_CHECKED = [
     ON CONFLICT (external_id) DO UPDATE SET
         credential = EXCLUDED.credential, status = EXCLUDED.status, severity = EXCLUDED.severity,
         score = EXCLUDED.score, expires_on = EXCLUDED.expires_on, updated_at = now()
+    WHERE events_compliancecheck.facility_id = EXCLUDED.facility_id  -- never another facility's record
     """,
+    _owned_elsewhere("compliance.checked", "events_compliancecheck", "check_id"),
 ]
 
 # In dependency order: a batch may hold a record and the events that refer to it.
