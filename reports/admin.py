@@ -7,11 +7,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Role
@@ -21,6 +23,11 @@ from reports.schedules import cron_parse, zone_parse
 from reports.services.definitions import FIELDS, report_definition_errors, report_disable, report_save
 from reports.services.delivery import report_delivery_resend
 from reports.services.runs import report_run_request
+
+# Every beat entry runs on a crontab or an interval: the sunrise and one-off schedule pages
+# would only offer operators ways to build entries nothing here creates.
+admin.site.unregister(SolarSchedule)
+admin.site.unregister(ClockedSchedule)
 
 STATUS_COLOURS = {"succeeded": "#2e7d32", "sent": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}
 
@@ -282,6 +289,8 @@ class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     @admin.display(description="file")
     def download(self, run: ReportRun) -> str:
+        if run.file_removed_at:
+            return f"removed {run.file_removed_at:%Y-%m-%d} (kept {settings.REPORT_FILE_RETENTION_DAYS} days)"
         if not run.file:
             return "—"
         return format_html('<a href="{}">download</a>', reverse("api:report-run-download", args=[run.pk]))

@@ -132,6 +132,9 @@ class ReportRun(models.Model):
     rows = models.PositiveIntegerField(null=True, blank=True)
     bytes = models.PositiveBigIntegerField(null=True, blank=True)
     file = models.FileField(upload_to="reports/%Y/%m/", max_length=300, blank=True)
+    file_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="when the file was removed, REPORT_FILE_RETENTION_DAYS after the run"
+    )
     data_as_of = models.DateTimeField(null=True, blank=True)
     summary = models.JSONField(default=dict, blank=True, help_text="headline numbers shown in the email")
     error = models.TextField(blank=True)

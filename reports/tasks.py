@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from reports.services.delivery import report_deliveries_retry_due, report_delivery_attempt
-from reports.services.runs import report_run_execute, report_runs_recover, report_schedules_tick
+from reports.services.runs import report_files_purge, report_run_execute, report_runs_recover, report_schedules_tick
 
 
 @shared_task(name="reports.run_scheduled")
@@ -15,12 +15,13 @@ def run_scheduled(report_id: int) -> list[int]:
 @shared_task(name="reports.sweep")
 def sweep() -> dict:
     """Every minute: due slots of every schedule (catch-up after downtime), runs or retries a
-    lost task left behind."""
+    lost task left behind, files past their retention."""
     created = report_schedules_tick()
     return {
         "created": [run.pk for run in created],
         "recovered": report_runs_recover(),
         "retried": report_deliveries_retry_due(),
+        "files_removed": report_files_purge(),
     }
 
 

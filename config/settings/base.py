@@ -278,6 +278,8 @@ PRIVACY_MIN_CELL_SIZE = env.int("PRIVACY_MIN_CELL_SIZE", default=11)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # base of links in emails
 REPORT_MAX_ATTACHMENT_MB = env.float("REPORT_MAX_ATTACHMENT_MB", default=10)  # larger files go as a link
 REPORT_LINK_MAX_AGE_HOURS = env.int("REPORT_LINK_MAX_AGE_HOURS", default=7 * 24)
+# A run's file is removed this many days after the run (the run, its figures and deliveries stay).
+REPORT_FILE_RETENTION_DAYS = env.int("REPORT_FILE_RETENTION_DAYS", default=90)
 REPORT_DELIVERY_ATTEMPTS = env.int("REPORT_DELIVERY_ATTEMPTS", default=5)
 REPORT_DELIVERY_BACKOFF_SECONDS = env.float("REPORT_DELIVERY_BACKOFF_SECONDS", default=60)  # doubles per attempt
 REPORT_MAX_CONSECUTIVE_FAILURES = env.int("REPORT_MAX_CONSECUTIVE_FAILURES", default=3)

@@ -134,7 +134,7 @@ class ReportRunSerializer(serializers.ModelSerializer):
         fields = [
             "id", "report", "trigger", "status", "scheduled_for", "created_at", "started_at", "finished_at",
             "period_start", "period_end", "facilities", "rows", "bytes", "data_as_of", "error", "deliveries",
-            "download_url",
+            "download_url", "file_removed_at",
         ]  # fmt: skip
 
     def get_download_url(self, run: ReportRun) -> str | None:

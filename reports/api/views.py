@@ -3,6 +3,7 @@ with their deliveries, and the file download (owner, Admins, or a signed emailed
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, mixins, status
@@ -120,6 +121,11 @@ class ReportRunDownloadViewSet(ScopedGenericViewSet):
     )
     def retrieve(self, request: Request, pk=None) -> FileResponse:
         run = self.get_object()
+        if run.file_removed_at:
+            raise exceptions.NotFound(
+                f"This run's file was removed on {run.file_removed_at:%Y-%m-%d}: files are kept "
+                f"{settings.REPORT_FILE_RETENTION_DAYS} days. Run the report again for a new one."
+            )
         if not run.file:
             raise exceptions.NotFound("This run has no file (it failed before building one).")
         try:

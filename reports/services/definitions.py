@@ -108,10 +108,7 @@ def schedule_set(*, report: Report, schedule: dict | None) -> None:
     existing = ReportSchedule.objects.filter(report=report).first()
     if schedule is None:
         if existing:
-            task = existing.periodic_task
-            existing.delete()
-            if task:
-                task.delete()
+            existing.delete()  # its beat entry goes with it (reports.signals)
         report._state.fields_cache.pop("schedule", None)
         return
     cron_parse(schedule["crontab"])  # validated before; refuse a bad one here too
@@ -150,14 +147,10 @@ def schedule_sync(report: Report) -> None:
 
 @transaction.atomic
 def report_delete(*, by: Actor, report: Report) -> None:
-    files = [run.file for run in report.runs.exclude(file="")]
-    schedule = ReportSchedule.objects.filter(report=report).first()
-    task = schedule.periodic_task if schedule else None
+    """Delete a report; its beat entry and run files go with it (reports.signals, which also
+    covers a report deleted with its owner)."""
     audit_record(by=by, action="report.delete", obj=report)
     report.delete()
-    if task:
-        task.delete()
-    transaction.on_commit(lambda: [file.delete(save=False) for file in files])
 
 
 @transaction.atomic

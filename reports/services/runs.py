@@ -93,6 +93,22 @@ def report_runs_recover(*, now: datetime | None = None) -> int:
     return count + len(run_ids)
 
 
+def report_files_purge(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Remove the files of runs older than REPORT_FILE_RETENTION_DAYS (at most ``limit`` per
+    call; the sweep calls it every minute). The run keeps its figures, deliveries and the time
+    its file went, so the console and the API can say why there is nothing to download."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=settings.REPORT_FILE_RETENTION_DAYS)
+    old = list(ReportRun.objects.filter(created_at__lt=cutoff).exclude(file="").order_by("created_at")[:limit])
+    for run in old:
+        run.file.delete(save=False)  # a file already gone from storage is no error
+        run.file_removed_at = now
+        run.save(update_fields=["file", "file_removed_at"])
+    if old:
+        logger.info("report files removed after %s days: %s", settings.REPORT_FILE_RETENTION_DAYS, len(old))
+    return len(old)
+
+
 def _run_today(run: ReportRun, zone_name: str):
     """The local day a run is for: its slot's day in the schedule's zone, else today."""
     zone = ZoneInfo(zone_name)

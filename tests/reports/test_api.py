@@ -154,6 +154,60 @@ def test_deleting_a_report_removes_its_schedule_and_files(smtp, alice, facility_
     assert not path.exists()
 
 
+def test_deleting_the_owner_removes_their_reports_beat_entries_and_files(smtp, alice, ada,
+                                                                       django_capture_on_commit_callbacks):  # fmt: skip
+    from pathlib import Path
+
+    from django_celery_beat.models import PeriodicTask
+
+    from accounts.principals import Actor
+    from accounts.services import user_delete
+
+    report = make_report(alice, schedule={"crontab": "0 7 * * 1", "time_zone": "UTC"})
+    kept = make_report(ada, name="Ada's", schedule={"crontab": "0 8 * * 1", "time_zone": "UTC"})
+    run = report_run_execute(run_id=ReportRun.objects.create(report=report, trigger="manual").pk)
+    path = Path(run.file.path)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        user_delete(by=Actor.system("tests"), user=alice)
+
+    assert not Report.objects.filter(pk=report.pk).exists()
+    assert list(PeriodicTask.objects.filter(task="reports.run_scheduled").values_list("kwargs", flat=True)) == [
+        f'{{"report_id": {kept.pk}}}'
+    ]
+    assert not path.exists()
+
+
+def test_a_file_past_its_retention_is_removed_and_the_download_says_so(smtp, alice, settings):
+    from datetime import timedelta
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from reports.tasks import sweep
+
+    settings.REPORT_FILE_RETENTION_DAYS = 30
+    report = make_report(alice)
+    old = report_run_execute(run_id=ReportRun.objects.create(report=report, trigger="manual").pk)
+    recent = report_run_execute(run_id=ReportRun.objects.create(report=report, trigger="manual").pk)
+    ReportRun.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=31))
+    old_path, recent_path = Path(old.file.path), Path(recent.file.path)
+
+    assert sweep()["files_removed"] == 1
+    assert sweep()["files_removed"] == 0
+
+    old.refresh_from_db()
+    assert not old_path.exists() and recent_path.exists()
+    assert old.file.name == "" and old.file_removed_at is not None and old.rows is not None
+    api = jwt_client(alice)
+    gone = api.get(f"/api/v1/report-runs/{old.pk}/download/")
+    assert gone.status_code == 404
+    assert "files are kept 30 days" in gone.json()["detail"]
+    listed = api.get(f"/api/v1/report-runs/{old.pk}/").json()
+    assert listed["download_url"] is None and listed["file_removed_at"]
+    assert api.get(f"/api/v1/report-runs/{recent.pk}/download/").status_code == 200
+
+
 def test_switching_a_report_back_on_clears_why_it_stopped(alice):
     report = make_report(alice, schedule={"crontab": "0 7 * * 1", "time_zone": "UTC"})
     Report.objects.filter(pk=report.pk).update(enabled=False, disabled_reason="Disabled after 3 ...",
