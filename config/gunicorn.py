@@ -26,3 +26,13 @@ reuse_port = True
 backlog = 2048
 timeout = int(os.environ.get("WEB_TIMEOUT", "120"))
 graceful_timeout = 10
+
+
+def post_fork(server, worker) -> None:
+    """Each worker leads a session of its own. Linux's autogroup scheduler shares the CPU equally
+    between sessions, and every PostgreSQL backend starts one: with the workers in the master's
+    session, all the web workers together got what one backend got, and a refresh running in
+    several backends on the same host took most of the cores from the readers. The master still
+    stops its workers (by pid), and a worker whose master is gone exits."""
+    if os.environ.get("WEB_SHARED_SESSION") != "1":  # 1: the old behaviour, for comparison
+        os.setsid()

@@ -20,6 +20,7 @@ import threading
 import time
 import zlib
 
+from django.conf import settings
 from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 from psycopg import sql
@@ -35,8 +36,10 @@ logger = logging.getLogger(__name__)
 
 # A refresh aggregates millions of rows once: JIT compiling its expressions cost more (seconds)
 # than it saved, and grouping in memory instead of spilling to disk halves the big views' time.
-REFRESH_SETTINGS = {"jit": "off", "work_mem": "256MB", "maintenance_work_mem": "256MB"}
-REFRESH_LANES = 2  # views refreshed side by side (the machine's cores; readers keep the rest)
+# No parallel helpers: a refresh session uses one core, so ANALYTICS_REFRESH_LANES is the most
+# cores a refresh takes from the readers.
+REFRESH_SETTINGS = {"jit": "off", "work_mem": "256MB", "maintenance_work_mem": "256MB",
+                    "max_parallel_workers_per_gather": "0"}  # fmt: skip
 SWAP_LOCK_TIMEOUT = "200ms"  # the longest a reader may wait for a swap
 SWAP_ATTEMPTS = 50
 
@@ -86,10 +89,10 @@ def _enqueue(run_ids: list[int]) -> None:
 
 def refresh_runs_execute(*, run_ids: list[int]) -> list[RefreshRun]:
     """Run queued refreshes, each after the views it reads. Outside a transaction, independent
-    views refresh side by side (``REFRESH_LANES`` sessions), longest chain first."""
+    views refresh side by side (ANALYTICS_REFRESH_LANES sessions), longest chain first."""
     order = {view.key: index for index, view in enumerate(BY_KEY.values())}
     runs = sorted(RefreshRun.objects.filter(pk__in=run_ids), key=lambda run: order.get(run.view, 99))
-    if REFRESH_LANES > 1 and len(runs) > 1 and not connection.in_atomic_block:
+    if settings.ANALYTICS_REFRESH_LANES > 1 and len(runs) > 1 and not connection.in_atomic_block:
         done = _in_lanes(runs)
     else:  # inside a transaction every refresh must share its session
         done = [refresh_run_execute(run=run, bump_cache=False) for run in runs]
@@ -106,7 +109,7 @@ def _answer_now(kpi: str, params) -> bytes:
 
 
 def _in_lanes(runs: list[RefreshRun]) -> list[RefreshRun]:
-    """Refresh ``runs`` in REFRESH_LANES threads (one database session each). A run starts once
+    """Refresh ``runs`` in ANALYTICS_REFRESH_LANES threads (one database session each). A run starts once
     the runs of the views it reads have finished; among those ready, the one heading the longest
     chain (by the last durations) goes first, so the lanes end together."""
     keys = {run.view for run in runs}
@@ -147,7 +150,7 @@ def _in_lanes(runs: list[RefreshRun]) -> list[RefreshRun]:
         finally:
             connection.close()  # this thread's session
 
-    threads = [threading.Thread(target=lane, name=f"refresh-lane-{n}") for n in range(REFRESH_LANES)]
+    threads = [threading.Thread(target=lane, name=f"refresh-lane-{n}") for n in range(settings.ANALYTICS_REFRESH_LANES)]
     for thread in threads:
         thread.start()
     for thread in threads:

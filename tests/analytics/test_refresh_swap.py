@@ -86,7 +86,9 @@ def test_a_reader_in_flight_keeps_its_rows_and_a_swap_that_cannot_wait_fails_cle
 
 
 @pytest.mark.django_db(transaction=True)
-def test_outside_a_transaction_views_refresh_in_lanes_after_what_they_read(build_a):
+@pytest.mark.parametrize("lanes", [1, 2])
+def test_outside_a_transaction_views_refresh_in_lanes_after_what_they_read(build_a, settings, lanes):
+    settings.ANALYTICS_REFRESH_LANES = lanes
     build_a.application(build_a.job("2026-01-01"), "2026-01-02")
     runs = refresh_request(views=None, by=None, trigger="tests", enqueue=False)
 
