@@ -218,3 +218,21 @@ def test_switching_a_report_back_on_clears_why_it_stopped(alice):
     assert body["enabled"] is True and body["disabled_reason"] == "" and body["consecutive_failures"] == 0
     report.refresh_from_db()
     assert report.schedule.periodic_task.enabled
+
+
+def test_the_migration_removes_beat_entries_left_by_reports_deleted_before(alice):
+    import importlib
+
+    from django.apps import apps
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
+
+    kept = make_report(alice, schedule={"crontab": "0 7 * * 1", "time_zone": "UTC"})
+    crontab = CrontabSchedule.objects.create(minute="0", hour="7")
+    PeriodicTask.objects.create(name="Report #999: gone", task="reports.run_scheduled", crontab=crontab,
+                                kwargs='{"report_id": 999}')  # fmt: skip
+    sweep = PeriodicTask.objects.get(task="reports.sweep")
+
+    importlib.import_module("reports.migrations.0004_orphan_beat_entries").remove_orphans(apps, None)
+
+    assert set(PeriodicTask.objects.values_list("pk", flat=True)) >= {kept.schedule.periodic_task_id, sweep.pk}
+    assert not PeriodicTask.objects.filter(name="Report #999: gone").exists()
