@@ -7,6 +7,7 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.html import format_html_join
+from django_celery_beat.models import ClockedSchedule, SolarSchedule
 from rest_framework_api_key.models import APIKey
 
 from accounts.models import AuditEvent, Facility, FacilityGrant, Role, ServiceAPIKey, User
@@ -122,6 +123,10 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
 
 admin.site.unregister(Group)  # role groups are defined in code (accounts.roles) and synced on migrate
 admin.site.unregister(APIKey)  # the library's own key model is unused: ServiceAPIKey (below) is the one
+# Every beat entry runs on a crontab or an interval: the sunrise and one-off schedule pages would
+# only offer operators ways to build entries nothing here creates.
+admin.site.unregister(SolarSchedule)
+admin.site.unregister(ClockedSchedule)
 
 
 # --- facilities with their grants ------------------------------------------------------

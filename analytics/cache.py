@@ -73,9 +73,8 @@ def kpi_digest(parts: dict) -> str:
     if digest is None:
         if len(_digests) >= 10_000:
             _digests.clear()
-        digest = _digests[frozen] = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[
-            :32
-        ]
+        text = json.dumps(parts, sort_keys=True, default=str)
+        digest = _digests[frozen] = hashlib.sha256(text.encode()).hexdigest()[:32]
     return digest
 
 

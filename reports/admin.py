@@ -13,7 +13,6 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django_celery_beat.models import ClockedSchedule, SolarSchedule
 
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.models import Role
@@ -23,11 +22,6 @@ from reports.schedules import cron_parse, zone_parse
 from reports.services.definitions import FIELDS, report_definition_errors, report_disable, report_save
 from reports.services.delivery import report_delivery_resend
 from reports.services.runs import report_run_request
-
-# Every beat entry runs on a crontab or an interval: the sunrise and one-off schedule pages
-# would only offer operators ways to build entries nothing here creates.
-admin.site.unregister(SolarSchedule)
-admin.site.unregister(ClockedSchedule)
 
 STATUS_COLOURS = {"succeeded": "#2e7d32", "sent": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}
 

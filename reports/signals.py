@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from django_celery_beat.models import PeriodicTask
 
 from reports.models import ReportRun, ReportSchedule
 
@@ -13,9 +14,6 @@ from reports.models import ReportRun, ReportSchedule
 @receiver(post_delete, sender=ReportSchedule, dispatch_uid="reports.schedule_beat_entry")
 def schedule_deleted(sender, instance: ReportSchedule, **kwargs) -> None:
     if instance.periodic_task_id:
-        # Imported here: the beat models are not needed to load this module's senders.
-        from django_celery_beat.models import PeriodicTask
-
         PeriodicTask.objects.filter(pk=instance.periodic_task_id).delete()
 
 

@@ -101,10 +101,12 @@ class ScopedViewMixin:
         except Exception:  # Redis down: throttles allow, as DRF's would fail open here too
             logger.warning("Redis unavailable for throttles and scope; requests allowed", exc_info=True)
             replies = None
-        reply = UNAVAILABLE if replies is None else replies[len(counted)] if pending else None
-        if pending and scope_settle(request, reply):
-            self.check_permissions(request)
-        elif replies is not None and prefetch:
+        if pending:
+            version_reply = UNAVAILABLE if replies is None else replies[len(counted)]
+            if scope_settle(request, version_reply):  # authenticated again: checked again, nothing prefetched
+                self.check_permissions(request)
+                prefetch = []
+        if replies is not None and prefetch:
             self.prefetched(request, replies[len(calls) - len(prefetch) :])
         refused = []
         for (throttle, _), reply in zip(counted, replies or [], strict=False):

@@ -40,11 +40,15 @@ class KpiView(ScopedAPIView):
     kpi: str = ""
     example: dict | None = None
 
+    # Set by ``prefetched`` for a confirmed caller: the question as read, and its cached answer.
+    _prefetch: tuple | None = None
+    _params = None
+    _cached_answer: bytes | None = None
+
     def get(self, request: Request) -> Response:
-        body = self.__dict__.get("_cached_answer")
+        body = self._cached_answer
         if body is None:
-            spec = KPIS[self.kpi]
-            params = kpi_params_parse(request, extra=spec.extra_params, series=spec.series)
+            params = self._params or self._params_parse(request)
             body = kpi_answer_json_for(kpi=self.kpi, params=params)
         if isinstance(request.accepted_renderer, JSONRenderer):  # the cached bytes as they are
             return HttpResponse(body, content_type="application/json")
@@ -54,19 +58,23 @@ class KpiView(ScopedAPIView):
         """The cached answer is looked up with the throttle count: one Redis round trip for a
         cached answer. The question is read as the handler would; a bad one is left for the
         handler to refuse, after the capability check, as usual."""
-        spec = KPIS[self.kpi]
         try:
-            params = kpi_params_parse(request, extra=spec.extra_params, series=spec.series)
+            params = self._params_parse(request)
         except exceptions.APIException:
             return []
         if params.fresh:
             return []
         digest = kpi_digest(params.cache_parts(self.kpi))
-        self._prefetching = digest
+        self._prefetch = (params, digest)
         return [kpi_lookup_call(kpi=self.kpi, digest=digest)]
 
     def prefetched(self, request: Request, replies: list) -> None:
-        _, self._cached_answer = kpi_lookup_reply(kpi=self.kpi, digest=self._prefetching, reply=replies[0])
+        self._params, digest = self._prefetch
+        _, self._cached_answer = kpi_lookup_reply(kpi=self.kpi, digest=digest, reply=replies[0])
+
+    def _params_parse(self, request: Request):
+        spec = KPIS[self.kpi]
+        return kpi_params_parse(request, extra=spec.extra_params, series=spec.series)
 
     @classmethod
     def schema_for(cls, *extra: OpenApiParameter):

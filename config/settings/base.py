@@ -273,6 +273,9 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REPORTING_TIME_ZONE = env("REPORTING_TIME_ZONE", default="UTC")
 PRIVACY_MODE = env.bool("PRIVACY_MODE", default=True)
 PRIVACY_MIN_CELL_SIZE = env.int("PRIVACY_MIN_CELL_SIZE", default=11)
+# Sessions refreshing the KPI views side by side, a core each. One leaves the other core of a
+# two-core host to the readers (docs/decisions.md); raise it where PostgreSQL has cores of its own.
+ANALYTICS_REFRESH_LANES = env.int("ANALYTICS_REFRESH_LANES", default=1)
 
 # Scheduled reports (docs/decisions.md: reports).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # base of links in emails
@@ -330,9 +333,6 @@ EVENT_RETRY_BASE_SECONDS = env.int("EVENT_RETRY_BASE_SECONDS", default=30)
 EVENT_BATCH_SIZE = env.int("EVENT_BATCH_SIZE", default=50_000)
 # Processing sessions side by side, each for its share of the facilities (a core each at most).
 EVENT_PROCESSING_LANES = env.int("EVENT_PROCESSING_LANES", default=2)
-# Sessions refreshing the KPI views side by side, a core each. One leaves the other core of a
-# two-core host to the readers (docs/decisions.md); raise it where PostgreSQL has cores of its own.
-ANALYTICS_REFRESH_LANES = env.int("ANALYTICS_REFRESH_LANES", default=1)
 EVENT_BULK_MAX_ITEMS = 1000
 EVENT_BULK_MAX_BYTES = 5 * 1024 * 1024
 EVENT_SINGLE_MAX_BYTES = 128 * 1024

@@ -107,9 +107,7 @@ def events_ingest(*, by: Actor, items: list) -> list[ItemResult]:
                 chunk: list[ValidEvent] = []
                 for index in range(start, min(start + CHUNK_SIZE, len(items))):
                     item = items[index]
-                    event, errors = validate_event(item, now=now)
-                    if event is not None and event.facility_code is not None and event.facility_code not in allowed:
-                        event, errors = None, {"facility": [FACILITY_REFUSED]}
+                    event, errors = _checked(item, now=now, allowed=allowed)
                     if event is None:
                         results[index] = ItemResult(_raw_id(item), REJECTED, errors)
                     elif event.id in accepted:
@@ -148,6 +146,14 @@ def events_ingest(*, by: Actor, items: list) -> list[ItemResult]:
     return results  # type: ignore[return-value]
 
 
+def _checked(item, *, now, allowed: dict[str, int]) -> tuple[ValidEvent | None, dict]:
+    """The event, or why it is refused: invalid, or for a facility the caller may not write to."""
+    event, errors = validate_event(item, now=now)
+    if event is not None and event.facility_code is not None and event.facility_code not in allowed:
+        return None, {"facility": [FACILITY_REFUSED]}
+    return event, errors
+
+
 def _months_named(items: list, *, now) -> set[tuple[str, date]]:
     """The (category, month) of every item with an acceptable ``occurred_at``: the partitions
     its insert may need. An item rejected later for another reason costs an empty partition at
@@ -157,8 +163,7 @@ def _months_named(items: list, *, now) -> set[tuple[str, date]]:
         if isinstance(item, dict):
             moment, _ = event_time(item.get("occurred_at"), now=now)
             if moment is not None:
-                recruiting = item.get("type") in RECRUITING_TYPES
-                months.add((EventCategory.RECRUITING if recruiting else EventCategory.ACTIVITY, month_of(moment)))
+                months.add((_category_of(item.get("type")), month_of(moment)))
     return months
 
 
@@ -198,8 +203,10 @@ class _Pipeline:
         return ids
 
 
-def _category(event: ValidEvent) -> str:
-    return EventCategory.RECRUITING if event.is_recruiting else EventCategory.ACTIVITY
+def _category_of(event_type) -> str:
+    """``event_type`` as sent, maybe not a string yet (a list would not even be hashable)."""
+    recruiting = isinstance(event_type, str) and event_type in RECRUITING_TYPES
+    return EventCategory.RECRUITING if recruiting else EventCategory.ACTIVITY
 
 
 def _rows(events: list[ValidEvent], *, allowed: dict[str, int], report_tz: ZoneInfo) -> str:
@@ -212,7 +219,7 @@ def _rows(events: list[ValidEvent], *, allowed: dict[str, int], report_tz: ZoneI
         facility = allowed[e.facility_code] if e.facility_code else "null"
         actor = "null" if e.actor is None else quoted(e.actor)
         local_date = e.occurred_at.astimezone(report_tz).date().isoformat()
-        rows.append(f'["{e.id}","{_category(e)}",{quoted(e.type)},"{e.occurred_at.isoformat()}","{local_date}",'
+        rows.append(f'["{e.id}","{_category_of(e.type)}",{quoted(e.type)},"{e.occurred_at.isoformat()}","{local_date}",'
                     f'{facility},{actor},{e.data_json},"{e.content_hash.hex()}"]')  # fmt: skip
     return f"[{','.join(rows)}]"
 

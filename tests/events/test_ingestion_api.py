@@ -236,6 +236,18 @@ def test_a_type_with_a_line_break_is_refused(sender, stream):
     assert response.json()["results"][0]["errors"]["type"][0].startswith("Must look like")
 
 
+@pytest.mark.parametrize("path", ["/api/v1/events/", "/api/v1/events/bulk/"])
+@pytest.mark.parametrize("wrong_type", [["job.opened"], {"name": "job.opened"}])
+def test_a_type_that_is_not_text_is_refused_not_a_crash(sender, stream, path, wrong_type):
+    event = {**stream.job("J-1"), "type": wrong_type}
+
+    response = post(sender, [event] if path.endswith("bulk/") else event, path)
+
+    assert response.status_code == (200 if path.endswith("bulk/") else 400)
+    assert response.json()["results"][0]["errors"]["type"][0].startswith("Must look like")
+    assert not Event.objects.exists()
+
+
 def test_a_key_for_a_cannot_write_b(facility_a, facility_b, stream):
     sender = key_client(make_api_key("ats", [facility_a]))
 
