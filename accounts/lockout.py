@@ -1,7 +1,8 @@
 """What a locked-out caller sees, on the admin login and the token endpoint alike.
 
-django-axes counts failed sign-ins per username (AXES_FAILURE_LIMIT within
-AXES_COOLOFF_TIME); past the limit the account is locked until the cool-off ends.
+django-axes counts failed sign-ins per username and address together (AXES_FAILURE_LIMIT within
+AXES_COOLOFF_TIME); past the limit that username is locked from that address until the cool-off
+ends. Nobody can lock another person out: their sign-ins from their own address still work.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ def lockout_seconds() -> int:
 def lockout_response(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
     """429 with Retry-After: JSON for the API, a page for the admin."""
     seconds = lockout_seconds()
-    message = f"Too many failed sign-ins: this account is locked. Try again in {max(1, seconds // 60)} minutes."
+    message = (
+        f"Too many failed sign-ins for this username from your address: signing in as it from here is locked "
+        f"for {max(1, seconds // 60)} minutes. Other addresses and other usernames are not affected."
+    )
     if request.path.startswith("/api/"):
         response: HttpResponse = JsonResponse({"detail": message}, status=429)
     else:

@@ -10,6 +10,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.request import Request
 
+from accounts.boundary import date_problem
 from accounts.principals import principal_role
 from accounts.roles import CAPABILITY_HOLDERS, Capability
 from accounts.scope import caller_scope
@@ -55,10 +56,14 @@ def _date(request: Request, name: str, default: date, errors: dict) -> date:
     if raw is None or raw == "":
         return default
     try:
-        return date.fromisoformat(raw)
+        value = date.fromisoformat(raw)
     except ValueError:
         errors[name] = ["Use a date as YYYY-MM-DD."]
         return default
+    if problem := date_problem(value):
+        errors[name] = [problem]
+        return default
+    return value
 
 
 def kpi_params_parse(request: Request, *, extra: dict | None = None, series: bool = False) -> KpiParams:

@@ -16,8 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import orjson
-
+from accounts.boundary import DEPTH_MESSAGE, canonical_json_problem, json_loads, text_problem
 from events.models.records import ApplicationStatus, Channel, ComplianceSeverity, ComplianceStatus
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -236,8 +235,9 @@ _C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
 def parse_events_json(text: bytes | str) -> Any:
     """Events as sent (a body, or a line of a file), parsed as RFC 8259 JSON: ``NaN`` and
     ``Infinity`` are not JSON and are refused here (they could not be stored), and so are
-    integers beyond 64 bits and text that is not UTF-8. Raises ValueError with the reason."""
-    return orjson.loads(text)
+    integers beyond 64 bits and text that is not UTF-8. An unpaired surrogate escape is read, so
+    that only its event is rejected (validate_event). Raises ValueError with the reason."""
+    return json_loads(text)
 
 
 def canonical_json(value: Any) -> str:
@@ -336,12 +336,17 @@ def validate_event(item: Any, *, now: datetime) -> tuple[ValidEvent | None, Erro
     if facility is not None and (not isinstance(facility, str) or not facility.strip()):
         errors["facility"] = ["Must be a facility code."]
         facility = None
+    elif facility is not None and (problem := text_problem(facility)):
+        errors["facility"] = [problem]
+        facility = None
     elif isinstance(event_type, str) and event_type in RECRUITING_TYPES and facility is None:
         errors["facility"] = ["This field is required for recruiting events."]
 
     actor = item.get("actor")
     if actor is not None and (not isinstance(actor, str) or len(actor) > MAX_ACTOR_LENGTH):
         errors["actor"] = [f"Must be a string of at most {MAX_ACTOR_LENGTH} characters."]
+    elif actor is not None and (problem := text_problem(actor)):
+        errors["actor"] = [problem]
 
     data = item.get("data", {})
     if data is None:
@@ -352,9 +357,14 @@ def validate_event(item: Any, *, now: datetime) -> tuple[ValidEvent | None, Erro
     else:
         if isinstance(event_type, str) and "type" not in errors:
             data = _validate_data(event_type, data, errors)
-        data_json = canonical_json(data)  # once: for the size, the hash and the row
+        try:
+            data_json = canonical_json(data)  # once: for the size, the hash and the row
+        except RecursionError:
+            data_json, errors["data"] = "", [DEPTH_MESSAGE]
         if len(data_json) > MAX_DATA_BYTES:
             errors["data"] = ["At most 64 KiB when serialized."]
+        elif data_json and (problem := canonical_json_problem(data_json)):
+            errors.setdefault("data", [problem])
 
     if errors:
         return None, errors

@@ -209,7 +209,7 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory, 
 class WebProcess:
     """The real web server (gunicorn, the production WSGI entry point) on a free port."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, env: dict | None = None) -> None:
         import socket
 
         with socket.socket() as probe:
@@ -231,7 +231,7 @@ class WebProcess:
                 "5",
             ],
             cwd=ROOT,
-            env={**service_env(), "WEB_WORKERS": "1", "WEB_THREADS": "2"},
+            env={**service_env(), "WEB_WORKERS": "1", "WEB_THREADS": "2", **(env or {})},
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )

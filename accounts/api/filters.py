@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import django_filters
 from django import forms
 from django.db import models
@@ -16,6 +18,10 @@ ALWAYS_ALLOWED = {"page", "page_size", "format"}
 class StrictFilterBackend(DjangoFilterBackend):
     """django-filter, plus a 400 for any query parameter the view does not accept, so a
     misspelt filter never silently returns everything."""
+
+    @property
+    def filterset_base(self):  # views that only list ``filterset_fields`` get the strict set too
+        return StrictFilterSet
 
     def filter_queryset(self, request, queryset, view):
         allowed = set(ALWAYS_ALLOWED) | set(getattr(view, "extra_query_params", ()))
@@ -57,10 +63,36 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField  # with a plain text widget: no silent mapping of odd values to "any"
 
 
+class BoundaryFormMixin:
+    """Date-times in UTC before they reach a query: an offset PostgreSQL does not take (it stops
+    at 15:59) is converted, and a moment that has no UTC date-time (year 1 with a positive
+    offset, year 9999 with a negative one) is a field error instead of a 500."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        for name, value in list(cleaned.items()):
+            if isinstance(value, datetime) and value.tzinfo is not None:
+                try:
+                    cleaned[name] = value.astimezone(UTC)
+                except OverflowError:
+                    self.add_error(name, "Out of range: the moment must lie between the years 1 and 9999 in UTC.")
+        return cleaned
+
+
 class StrictFilterSet(filters.FilterSet):
-    """FilterSet whose boolean filters reject values they do not understand."""
+    """FilterSet whose boolean filters reject values they do not understand, and whose values
+    are brought into range at the input boundary (BoundaryFormMixin)."""
 
     FILTER_DEFAULTS = {
         **filters.FilterSet.FILTER_DEFAULTS,
         models.BooleanField: {"filter_class": StrictBooleanFilter},
     }
+    _bounded_forms: dict[type, type] = {}
+
+    def get_form_class(self) -> type:
+        form_class = super().get_form_class()
+        bounded = self._bounded_forms.get(form_class)
+        if bounded is None:
+            bounded = type(f"Bounded{form_class.__name__}", (BoundaryFormMixin, form_class), {})
+            self._bounded_forms[form_class] = bounded
+        return bounded

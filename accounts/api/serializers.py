@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from accounts.models import Facility, Role, ServiceAPIKey, User
+from accounts.principals import principal_role
 from accounts.selectors import user_facility_codes
 
 
@@ -65,12 +66,18 @@ class UserSerializer(serializers.ModelSerializer):
 
 
 class MeSerializer(serializers.ModelSerializer):
+    role = serializers.SerializerMethodField(
+        help_text="the role that decides what the user may do: superusers act as Admins"
+    )
     facilities = serializers.SerializerMethodField()
 
     class Meta:
         model = User
         fields = ["id", "username", "email", "role", "facilities", "is_staff"]
         read_only_fields = fields
+
+    def get_role(self, user: User) -> str:
+        return principal_role(user) or user.role
 
     def get_facilities(self, user: User) -> list[str]:
         if user.is_admin_role:

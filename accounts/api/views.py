@@ -4,8 +4,8 @@ from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import Q, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, mixins, status
+from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
+from rest_framework import exceptions, mixins, serializers, status
 from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
@@ -226,13 +226,20 @@ class MeView(ScopedAPIView):
 
 
 class AccountLocked(exceptions.Throttled):
-    default_detail = "Too many failed sign-ins: this account is locked for a while."
+    default_detail = "Too many failed sign-ins for this username from your address: locked here for a while."
     default_code = "account_locked"
 
 
 class LockoutAwareTokenSerializer(TokenObtainPairSerializer):
     """simplejwt's username/password serializer, with the brute-force lockout (django-axes)
     applied exactly as on the admin login."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # As long as a username can be: a longer one is a 400 here, not a failed sign-in to record.
+        longest = User._meta.get_field(User.USERNAME_FIELD).max_length
+        self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=longest)
+        self.fields["password"] = serializers.CharField(write_only=True, max_length=4096, trim_whitespace=False)
 
     def validate(self, attrs: dict) -> dict:
         drf_request = self.context["request"]
@@ -247,6 +254,16 @@ class LockoutAwareTokenSerializer(TokenObtainPairSerializer):
         return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 
+TOKEN_PAIR = inline_serializer(
+    "TokenPair",
+    {
+        "access": serializers.CharField(help_text="Send as `Authorization: Bearer <access>`."),
+        "refresh": serializers.CharField(help_text="Works once, for a new pair."),
+    },
+)
+
+
+@extend_schema_view(post=extend_schema(responses={200: TOKEN_PAIR}))
 class TokenObtainView(jwt_views.TokenObtainPairView):
     """Exchange a username and password for an access and a refresh token."""
 
@@ -254,6 +271,7 @@ class TokenObtainView(jwt_views.TokenObtainPairView):
     throttle_scope = "auth"
 
 
+@extend_schema_view(post=extend_schema(responses={200: TOKEN_PAIR}))
 class TokenRefreshView(jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new pair; the old refresh token stops working."""
 

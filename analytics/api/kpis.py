@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -24,6 +24,8 @@ from analytics.cache import kpi_digest, kpi_lookup_call, kpi_lookup_reply
 from analytics.catalog import KPIS, kpi_answer_json_for
 from analytics.params import kpi_params_parse
 from analytics.selectors import series
+
+FACILITY_NOT_FOUND = "A facility code in `facility` that does not exist or is not the caller's."
 
 
 class KpiView(ScopedAPIView):
@@ -89,7 +91,8 @@ class KpiView(ScopedAPIView):
         examples = [OpenApiExample(cls.kpi, value=example, response_only=True)]
         # The schemes of the configured authentication (the cached JWT lookup is the same bearer scheme).
         auth = [{"jwtAuth": []}, {"ApiKeyAuth": []}, {"cookieAuth": []}]
-        return extend_schema(parameters=[*COMMON_PARAMETERS, *extra], responses=KpiEnvelopeSerializer,
+        responses = {200: KpiEnvelopeSerializer, 404: OpenApiResponse(description=FACILITY_NOT_FOUND)}
+        return extend_schema(parameters=[*COMMON_PARAMETERS, *extra], responses=responses,
                              examples=examples, auth=auth)  # fmt: skip
 
 

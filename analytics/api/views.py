@@ -56,13 +56,25 @@ class RefreshRunSerializer(serializers.ModelSerializer):
         fields = ["id", "view", "status", "started_at", "finished_at", "duration_ms", "rows", "error"]
 
 
+class RefreshRunStartedSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = RefreshRun
+        fields = ["id", "view", "status"]
+
+
+class RefreshStartedSerializer(serializers.Serializer):
+    """What a refresh request answers: the run of each view, new or already under way."""
+
+    runs = RefreshRunStartedSerializer(many=True)
+
+
 class RefreshView(ScopedAPIView):
     """Refresh materialized views now (Admins). A view already being refreshed is not
     started twice: its current run is returned."""
 
     capabilities = {"post": Capability.ADMIN}
 
-    @extend_schema(request=RefreshRequestSerializer, responses={202: RefreshRunSerializer(many=True)})
+    @extend_schema(request=RefreshRequestSerializer, responses={202: RefreshStartedSerializer})
     def post(self, request: Request) -> Response:
         serializer = RefreshRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

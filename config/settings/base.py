@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -47,6 +48,9 @@ def celery_broker_url(redis_url: str) -> str:
 # --- core ---------------------------------------------------------------------
 
 DEBUG = env.bool("DEBUG", default=False)
+# Proxies whose X-Forwarded-For is believed: a count of hops ("1": one load balancer) or their
+# networks ("10.0.0.0/8,192.168.0.5"). Empty: the peer is the client and the header is ignored.
+TRUSTED_PROXIES = env("TRUSTED_PROXIES", default="")
 SECRET_KEY = env("SECRET_KEY", default="")  # each environment decides what an empty key means
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -68,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "guardian",
     "django_celery_beat",
+    "csp",
     "accounts",
     "events",
     "analytics",
@@ -75,7 +80,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: the client's address through TRUSTED_PROXIES only, then input no view can take (400).
+    "accounts.middleware.ClientAddressMiddleware",
+    "accounts.middleware.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "accounts.middleware.ApiCacheControlMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -101,6 +111,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -195,6 +206,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON only, checked at the input boundary (accounts.boundary); anything else is a 415.
+    "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.StrictJSONParser"],
+    # Throttles key anonymous callers on REMOTE_ADDR, which ClientAddressMiddleware has already
+    # read through TRUSTED_PROXIES: DRF must not read X-Forwarded-For a second time.
+    "NUM_PROXIES": 0,
     "DEFAULT_FILTER_BACKENDS": [
         "accounts.api.filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -215,7 +231,7 @@ REST_FRAMEWORK = {
     },
     "EXCEPTION_HANDLER": "accounts.api.exceptions.api_exception_handler",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.negotiation.ContentNegotiation",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.AutoSchema",  # documents the error responses too
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
@@ -236,8 +252,11 @@ SIMPLE_JWT = {
 # Brute-force lockout (django-axes), shared by the admin login and the token endpoint.
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
-# Locks the account (username) and, separately, an address that tries many usernames.
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# Locks a username from one address: failures from elsewhere cannot lock a user out (token
+# requests are throttled per address as well). The address is REMOTE_ADDR as
+# ClientAddressMiddleware resolved it, never a forwarded header axes would read itself.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "accounts.principals.client_ip"
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
 AXES_VERBOSE = False
@@ -255,7 +274,29 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "SECURITY": [{"jwtAuth": []}, {"ApiKeyAuth": []}, {"cookieAuth": []}],
+    # A refresh run's status appears in the run list and in what a refresh request answers: one enum.
+    "ENUM_NAME_OVERRIDES": {"RefreshRunStatusEnum": "analytics.models.RefreshRun.Status"},
+    # Each operation names the schemes of its own authenticators (none on the token endpoints);
+    # a project-wide list here would be added to every operation, the token endpoints included.
+}
+
+# --- Content-Security-Policy (django-csp) ----------------------------------------------------
+# Nothing from outside: scripts and styles from this site, inline ones only with the request's
+# nonce (the console's styles, the API docs' start-up script). The API docs pages widen styles
+# where their bundles need it (config/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", NONCE],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 # --- email ----------------------------------------------------------------------
@@ -286,7 +327,11 @@ REPORT_FILE_RETENTION_DAYS = env.int("REPORT_FILE_RETENTION_DAYS", default=90)
 REPORT_DELIVERY_ATTEMPTS = env.int("REPORT_DELIVERY_ATTEMPTS", default=5)
 REPORT_DELIVERY_BACKOFF_SECONDS = env.float("REPORT_DELIVERY_BACKOFF_SECONDS", default=60)  # doubles per attempt
 REPORT_MAX_CONSECUTIVE_FAILURES = env.int("REPORT_MAX_CONSECUTIVE_FAILURES", default=3)
-REPORT_RUN_STALE_MINUTES = env.int("REPORT_RUN_STALE_MINUTES", default=60)  # a run "running" longer was cut off
+# A refresh or report run whose worker shows no heartbeat this long is taken up again (docs/decisions.md).
+REFRESH_RUN_STALE_SECONDS = env.int("REFRESH_RUN_STALE_SECONDS", default=120)
+REPORT_RUN_STALE_SECONDS = env.int("REPORT_RUN_STALE_SECONDS", default=120)
+# Upper bound for a run "running" with no worker on it (e.g. waiting for delivery retries).
+REPORT_RUN_STALE_MINUTES = env.int("REPORT_RUN_STALE_MINUTES", default=60)
 
 
 def _validate_product_settings() -> None:

@@ -7,7 +7,9 @@ from config import embedded
 from .base import *  # noqa: F403
 from .base import VAR_DIR, cache_config, celery_broker_url, database_config, env
 
-DEBUG = env.bool("DEBUG", default=True)
+# Off unless DEBUG=1: `make run` shows what production shows (plain error pages, JSON errors
+# from the API), never a page listing every URL or the settings.
+DEBUG = env.bool("DEBUG", default=False)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 
 
@@ -22,6 +24,11 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env("SECRET_KEY", default="") or _local_secret_key()
+
+# Links in report emails point at the server `make run` started (HOST and PORT), unless set.
+SITE_URL = env(
+    "SITE_URL", default=f"http://{env('HOST', default='127.0.0.1')}:{env('WEB_PORT', default='8000')}"
+).rstrip("/")
 
 DATABASE_URL = env("DATABASE_URL", default="") or embedded.database_url()
 REDIS_URL = env("REDIS_URL", default="") or embedded.redis_url()

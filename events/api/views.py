@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination
@@ -102,7 +102,14 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
 
     @extend_schema(
         request=EventInSerializer,
-        responses={201: IngestResultSerializer, 200: IngestResultSerializer, 400: IngestResultSerializer},
+        responses={
+            201: IngestResultSerializer,
+            200: IngestResultSerializer,
+            400: IngestResultSerializer,
+            413: OpenApiResponse(
+                description=f"The body is larger than one event may be ({settings.EVENT_SINGLE_MAX_BYTES // 1024} KiB)."
+            ),
+        },
         examples=[OpenApiExample("status change", value=EVENT_EXAMPLE, request_only=True)],
         description="One event. 201 when stored, 200 when it is a duplicate of a stored event, 400 when rejected.",
     )
@@ -122,7 +129,10 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
 
     @extend_schema(
         request=EventInSerializer(many=True),
-        responses={200: IngestResultSerializer},
+        responses={
+            200: IngestResultSerializer,
+            413: OpenApiResponse(description="More than 1,000 events, or a body larger than 5 MiB."),
+        },
         description=(
             "A JSON array of at most 1,000 events and 5 MiB. Good items are stored and bad ones rejected, "
             "each with its own result in input order. 400 only when the body is not a JSON array; 413 past the "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -18,10 +18,16 @@ from accounts.principals import Actor
 from accounts.roles import Capability
 from reports.api.authentication import LinkPrincipal, SignedLinkAuthentication
 from reports.api.serializers import ReportRunSerializer, ReportSerializer, RunStartedSerializer
-from reports.models import Report, ReportRun, RunTrigger
+from reports.models import Report, ReportRun, RunStatus, RunTrigger
 from reports.services.definitions import report_delete, report_save
 from reports.services.delivery import report_run_download
 from reports.services.runs import report_run_request
+
+
+class RunNotReady(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "run_not_ready"
+
 
 OWN = {
     "list": Capability.OWN,
@@ -117,7 +123,10 @@ class ReportRunDownloadViewSet(ScopedGenericViewSet):
 
     @extend_schema(
         parameters=[OpenApiParameter("token", str, description="the signed token of an emailed link")],
-        responses={(200, "application/octet-stream"): bytes},
+        responses={
+            (200, "application/octet-stream"): bytes,
+            409: OpenApiResponse(description="The run is still queued or running: its file is not built yet."),
+        },
     )
     def retrieve(self, request: Request, pk=None) -> FileResponse:
         run = self.get_object()
@@ -127,6 +136,8 @@ class ReportRunDownloadViewSet(ScopedGenericViewSet):
                 f"{settings.REPORT_FILE_RETENTION_DAYS} days. Run the report again for a new one."
             )
         if not run.file:
+            if run.status in (RunStatus.QUEUED, RunStatus.RUNNING):
+                raise RunNotReady(f"This run is still {run.status}: its file is not built yet. Try again shortly.")
             raise exceptions.NotFound("This run has no file (it failed before building one).")
         try:
             path = report_run_download(

@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
+from accounts.boundary import date_problem
 from accounts.models import Facility
 from accounts.principals import Actor
 from accounts.services import audit_record
@@ -35,6 +36,9 @@ def report_definition_errors(
     if period == Period.CUSTOM:
         if not start_date or not end_date:
             errors["start_date"] = ["Fixed dates need both start_date and end_date."]
+        elif out_of_range := {name: [problem] for name, value in (("start_date", start_date), ("end_date", end_date))
+                              if (problem := date_problem(value))}:  # fmt: skip
+            errors.update(out_of_range)
         elif end_date < start_date:
             errors["end_date"] = ["Must not be before start_date."]
         elif (end_date - start_date).days + 1 > MAX_SPAN_DAYS:

@@ -93,3 +93,16 @@ def test_a_deactivated_user_is_refused_at_once(alice):
 
 def test_garbage_in_the_header_is_401():
     assert me_with("not-a-token").status_code == 401
+
+
+def test_a_superuser_is_told_it_acts_as_an_admin(db):
+    from accounts.models import Role
+    from tests.factories import jwt_client, make_user
+
+    root = make_user("root", Role.VIEWER)
+    root.is_superuser = True
+    root.save(update_fields=["is_superuser"])
+
+    me = jwt_client(root).get("/api/v1/auth/me/").json()
+
+    assert me["role"] == "admin"

@@ -68,3 +68,40 @@ def test_sign_ins_and_failures_are_audited(alice, client, ada):
     assert ("auth.login_failed", "alice", "127.0.0.1") in events
     assert ("auth.login", "alice", "127.0.0.1") in events
     assert ("auth.login", "ada", "127.0.0.1") in events
+
+
+def token_from(address: str, username: str, password: str, **headers):
+    return APIClient().post(
+        "/api/v1/auth/token/",
+        {"username": username, "password": password},
+        format="json",
+        REMOTE_ADDR=address,
+        **headers,
+    )
+
+
+def test_nobody_can_lock_out_another_user(alice, bob, settings):
+    """Failures lock a username from the address they came from, not the address for everyone,
+    and not the username from everywhere."""
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        token_from("203.0.113.9", "alice", "wrong")
+
+    assert token_from("203.0.113.9", "alice", PASSWORD).status_code == 429
+    assert token_from("203.0.113.9", "bob", PASSWORD).status_code == 200  # another user, same address
+    assert token_from("198.51.100.7", "alice", PASSWORD).status_code == 200  # the user, from her own address
+
+
+def test_the_lockout_message_says_what_is_locked(alice, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        token_from("203.0.113.9", "alice", "wrong")
+
+    detail = token_from("203.0.113.9", "alice", PASSWORD).json()["detail"]
+
+    assert "this username from your address" in detail
+
+
+def test_a_forged_forwarded_header_does_not_change_the_locked_address(alice, settings):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        token_from("203.0.113.9", "alice", "wrong", HTTP_X_FORWARDED_FOR=f"10.0.0.{n}")
+
+    assert token_from("203.0.113.9", "alice", PASSWORD, HTTP_X_FORWARDED_FOR="10.9.9.9").status_code == 429

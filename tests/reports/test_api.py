@@ -236,3 +236,13 @@ def test_the_migration_removes_beat_entries_left_by_reports_deleted_before(alice
 
     assert set(PeriodicTask.objects.values_list("pk", flat=True)) >= {kept.schedule.periodic_task_id, sweep.pk}
     assert not PeriodicTask.objects.filter(name="Report #999: gone").exists()
+
+
+@pytest.mark.parametrize("status", ["queued", "running"])
+def test_downloading_a_run_still_at_work_says_so(alice, status):
+    run = ReportRun.objects.create(report=make_report(alice), trigger="manual", status=status)
+
+    response = jwt_client(alice).get(f"/api/v1/report-runs/{run.pk}/download/")
+
+    assert response.status_code == 409
+    assert f"still {status}" in response.json()["detail"]
