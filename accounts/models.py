@@ -117,3 +117,24 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class BeatSlot(models.Model):
+    """A scheduled entry's slot, taken by the beat process that sends its task (config/beat.py).
+
+    Beat may run on two machines for failover: both fire the same entry at about the same
+    moment, and only the one whose insert of (entry, slot) succeeds sends it. Rows are kept a
+    day, for looking back; nothing reads older ones.
+    """
+
+    name = models.CharField(max_length=200, help_text="the periodic task's name")
+    slot = models.DateTimeField(help_text="start of the slot: the minute of a crontab, a multiple of an interval")
+    claimed_by = models.CharField(max_length=255, help_text="host:pid of the beat that sent it")
+    claimed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="beat_slot_once")]
+        indexes = [models.Index(fields=["slot"], name="beat_slot_age")]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.slot:%Y-%m-%d %H:%M:%S}"

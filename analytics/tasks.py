@@ -1,8 +1,9 @@
-"""Celery tasks: thin wrappers over the refresh service."""
+"""Celery tasks: thin wrappers over the refresh service. Each may arrive twice (a redelivery, a
+second beat): runs are claimed, so a run is executed once whatever the number of tasks."""
 
 from celery import shared_task
 
-from analytics.services.refresh import refresh_request, refresh_runs_execute
+from analytics.services.refresh import refresh_request, refresh_runs_execute, refresh_runs_recover
 
 
 @shared_task(name="analytics.refresh_runs")
@@ -14,3 +15,9 @@ def refresh_runs(run_ids: list[int]) -> list[str]:
 def refresh_scheduled(views: list[str] | None = None) -> list[str]:
     runs = refresh_request(views=views, by=None, trigger="schedule", enqueue=False)
     return [f"{run.view}:{run.status}" for run in refresh_runs_execute(run_ids=[run.pk for run in runs])]
+
+
+@shared_task(name="analytics.recover_runs")
+def recover_runs() -> dict[str, list[int]]:
+    """Every minute: runs whose executor died are settled and their views queued again."""
+    return refresh_runs_recover()

@@ -3,11 +3,12 @@
 from celery import shared_task
 
 from events.services.partitions import partitions_create_ahead, retention_apply
-from events.services.processing import events_process_pending, processing_request
+from events.services.processing import events_process_pending, processing_request, processing_started
 
 
 @shared_task(name="events.process_pending")
 def process_pending() -> dict:
+    processing_started()  # events committed from now on are not seen for sure: they ask for another run
     report = events_process_pending(time_budget=50.0)
     if report.skipped:
         processing_request(countdown=2)  # another run holds the lock; look again once it is done

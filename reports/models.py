@@ -138,6 +138,9 @@ class ReportRun(models.Model):
     data_as_of = models.DateTimeField(null=True, blank=True)
     summary = models.JSONField(default=dict, blank=True, help_text="headline numbers shown in the email")
     error = models.TextField(blank=True)
+    claimed_by = models.CharField(max_length=255, blank=True, help_text="host:pid of the worker that last built it")
+    #: set while a worker builds and sends the run, moved every few seconds; empty once it let go
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of the worker building it")
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -14,8 +14,8 @@ def run_scheduled(report_id: int) -> list[int]:
 
 @shared_task(name="reports.sweep")
 def sweep() -> dict:
-    """Every minute: due slots of every schedule (catch-up after downtime), runs or retries a
-    lost task left behind, files past their retention."""
+    """Every minute: due slots of every schedule (catch-up after downtime), runs whose worker
+    died (no heartbeat) or whose task was lost, retries left behind, files past their retention."""
     created = report_schedules_tick()
     return {
         "created": [run.pk for run in created],

@@ -5,24 +5,33 @@ constraint, so the per-report beat entry, the every-minute sweep, a second beat 
 redelivered task can all ask for the same slot and only the first creates it. A slot
 missed while the system was down is the latest slot when the sweep next looks, so it runs
 once on restart; older missed slots are not back-filled.
+
+A run is taken by one worker with a conditional UPDATE (queued to running, recording
+host:pid), and the worker moves its ``heartbeat_at`` every few seconds while it builds and
+sends. A run whose heartbeat is older than REPORT_RUN_STALE_SECONDS lost its worker (killed,
+host gone): the sweep queues it again within minutes. A run left ``running`` with no worker on
+it (waiting for delivery retries) is taken up after REPORT_RUN_STALE_MINUTES.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models.functions import Now
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.liveness import Heartbeat, executor_name, heartbeat_every
 from accounts.models import Role, User
 from accounts.principals import Actor
 from accounts.services import audit_record
@@ -32,6 +41,12 @@ from reports.schedules import cron_parse, latest_slot, period_bounds, zone_parse
 from reports.services.definitions import report_disable
 
 logger = logging.getLogger(__name__)
+
+FORGOTTEN_AFTER = timedelta(minutes=5)  # a queued run no worker took by then: its task was lost
+
+
+def _stale_seconds() -> float:
+    return float(settings.REPORT_RUN_STALE_SECONDS)
 
 
 def _enqueue_execute(run_id: int) -> None:
@@ -79,18 +94,36 @@ def report_schedules_tick(*, now: datetime | None = None, report_id: int | None 
 
 
 def report_runs_recover(*, now: datetime | None = None) -> int:
-    """Re-queue runs a lost task or a killed worker left behind. Executing twice is safe: a run
-    is claimed under a row lock and a delivery already sent is not sent again."""
+    """Take up runs a killed worker or a lost task left behind: a run whose worker stopped
+    beating (REPORT_RUN_STALE_SECONDS) is queued again at once; a run ``running`` with no worker
+    on it (waiting for delivery retries that never came) after REPORT_RUN_STALE_MINUTES; queued
+    runs no worker took are sent again. Returns how many. Executing twice is safe: a run is
+    claimed by a conditional UPDATE and a delivery already sent is not sent again."""
     now = now or timezone.now()
-    stale = ReportRun.objects.filter(
-        status=RunStatus.RUNNING, started_at__lt=now - timedelta(minutes=settings.REPORT_RUN_STALE_MINUTES)
+    with connection.cursor() as cursor:  # in the database's clock, like the heartbeats
+        cursor.execute(
+            """
+            UPDATE reports_reportrun SET status = 'queued', heartbeat_at = NULL
+            WHERE status = 'running' AND heartbeat_at < statement_timestamp() - make_interval(secs => %s)
+            RETURNING id, claimed_by
+            """,
+            [_stale_seconds()],
+        )
+        lost = cursor.fetchall()
+    for run_id, worker in lost:
+        logger.warning("report run %s: its worker %s stopped; queued again", run_id, worker or "?")
+    abandoned = ReportRun.objects.filter(
+        status=RunStatus.RUNNING,
+        heartbeat_at__isnull=True,
+        started_at__lt=now - timedelta(minutes=settings.REPORT_RUN_STALE_MINUTES),
     )
-    count = stale.update(status=RunStatus.QUEUED)
-    forgotten = ReportRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - timedelta(minutes=5))
-    run_ids = list(forgotten.values_list("pk", flat=True)[:100])
+    abandoned_ids = list(abandoned.values_list("pk", flat=True)[:100])
+    ReportRun.objects.filter(pk__in=abandoned_ids, status=RunStatus.RUNNING).update(status=RunStatus.QUEUED)
+    forgotten = ReportRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=now - FORGOTTEN_AFTER)
+    run_ids = list(dict.fromkeys([run_id for run_id, _ in lost] + list(forgotten.values_list("pk", flat=True)[:100])))
     for run_id in run_ids:
         _enqueue_execute(run_id)
-    return count + len(run_ids)
+    return len({*run_ids, *abandoned_ids})
 
 
 def report_files_purge(*, now: datetime | None = None, limit: int = 500) -> int:
@@ -117,14 +150,53 @@ def _run_today(run: ReportRun, zone_name: str):
 
 
 def report_run_execute(*, run_id: int) -> ReportRun | None:
-    """Build a queued run's file and send it. A run another worker holds is left alone."""
-    with transaction.atomic():
-        run = ReportRun.objects.select_for_update(skip_locked=True).filter(pk=run_id).first()
-        if run is None or run.status not in (RunStatus.QUEUED,):
-            return run
-        run.status = RunStatus.RUNNING
-        run.started_at = timezone.now()
-        run.save(update_fields=["status", "started_at"])
+    """Build a queued run's file and send it, with a heartbeat while it works. A run another
+    worker took, or that ran, is left alone."""
+    run = _claim(run_id)
+    if run is None:
+        return ReportRun.objects.filter(pk=run_id).first()
+    try:
+        with Heartbeat(partial(_beat, run), every=heartbeat_every(_stale_seconds()), name=f"report-run-{run.pk}"):
+            return _build_and_send(run)
+    finally:
+        _let_go(run)
+
+
+def _claim(run_id: int) -> ReportRun | None:
+    """Take a queued run for this process. One conditional UPDATE: of two workers handed the same
+    run (a redelivery, the sweep's second send), exactly one gets it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE reports_reportrun SET status = 'running', claimed_by = %s, started_at = statement_timestamp(), "
+            "heartbeat_at = statement_timestamp() WHERE id = %s AND status = 'queued' RETURNING id",
+            [executor_name(), run_id],
+        )
+        if cursor.fetchone() is None:
+            return None
+    return ReportRun.objects.get(pk=run_id)
+
+
+def _mine(run: ReportRun):
+    """The run, while it is still this worker's claim."""
+    return ReportRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claimed_by=run.claimed_by,
+                                    started_at=run.started_at)  # fmt: skip
+
+
+def _beat(run: ReportRun) -> int:
+    return _mine(run).update(heartbeat_at=Now())
+
+
+def _let_go(run: ReportRun) -> None:
+    """The worker is done with the run: a run still waiting for delivery retries shows no worker."""
+    try:
+        ReportRun.objects.filter(pk=run.pk, claimed_by=run.claimed_by, started_at=run.started_at).update(
+            heartbeat_at=None
+        )
+    except DatabaseError:  # the sweep takes it up once its heartbeat is stale
+        logger.warning("could not release report run %s", run.pk, exc_info=True)
+
+
+def _build_and_send(run: ReportRun) -> ReportRun:
     report = Report.objects.select_related("owner").get(pk=run.report_id)
     schedule = report.schedule_or_none
     today = _run_today(run, schedule.time_zone if schedule else settings.REPORTING_TIME_ZONE)
@@ -151,6 +223,9 @@ def report_run_execute(*, run_id: int) -> ReportRun | None:
     except Exception as exc:  # never sent as if it worked: the run fails and says why
         logger.exception("report run %s failed while building", run.pk)
         return report_run_fail(run=run, error=f"Building the file failed: {exc.__class__.__name__}: {exc}")
+    if not _mine(run).exists():  # taken for lost while it built (its heartbeat could not be written)
+        logger.warning("report run %s was taken up by the sweep while this worker built it; not sending", run.pk)
+        return ReportRun.objects.get(pk=run.pk)
     recipients = _recipients(run, report)
     for recipient in recipients:
         ReportDelivery.objects.get_or_create(run=run, recipient=recipient)

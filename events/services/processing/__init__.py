@@ -344,14 +344,35 @@ def _settle(cursor) -> tuple[int, int, int]:
     return size, waits, fails
 
 
+REQUESTED_KEY = "events:processing:requested"  # a run was asked for and has not started yet
+REQUEST_TTL_SECONDS = 10  # the longest a lost task holds back the next request
+
+
 def processing_request(countdown: int = 0) -> None:
-    """Ask a worker to process soon. Debounced through Redis: a burst of ingestion requests
-    enqueues one task, not one per request. Without Redis the beat sweep catches up."""
+    """Ask a worker to process soon. Debounced through Redis: while a requested run has not
+    started, more requests add nothing (it will see their events when it starts); once it
+    starts (processing_started), the next request enqueues another. So every event committed
+    is followed by a run that starts after it: a burst costs a run or two, and its last event
+    waits seconds, never for the sweep. Without Redis the beat sweep catches up."""
     try:
-        if cache.add("events:processing:requested", 1, timeout=1):
-            current_app.send_task("events.process_pending", countdown=countdown)
-    except Exception:  # a broker or cache outage must not fail ingestion that already committed
+        if not cache.add(REQUESTED_KEY, 1, timeout=REQUEST_TTL_SECONDS):
+            return  # a run that has not started yet will see these events
+    except Exception:  # a cache outage must not fail ingestion that already committed
+        logger.warning("could not request event processing; the next sweep will run it", exc_info=True)
+        return
+    try:
+        current_app.send_task("events.process_pending", countdown=countdown)
+    except Exception:  # nothing was sent: let the next request try again
         logger.warning("could not enqueue event processing; the next sweep will run it", exc_info=True)
+        processing_started()
+
+
+def processing_started() -> None:
+    """A run is about to look for events: what is requested from now on needs a run of its own."""
+    try:
+        cache.delete(REQUESTED_KEY)
+    except Exception:
+        logger.warning("could not clear the processing request; it expires by itself", exc_info=True)
 
 
 def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True, by: Actor | None = None) -> int:
