@@ -1,9 +1,14 @@
 """Celery tasks: thin wrappers that call the services."""
 
-from celery import shared_task
+from celery import current_app, shared_task
 
 from events.services.partitions import partitions_create_ahead, retention_apply
-from events.services.processing import events_process_pending, processing_request, processing_started
+from events.services.processing import (
+    FIRST_RETRY_SECONDS,
+    events_process_pending,
+    processing_request,
+    processing_started,
+)
 
 
 @shared_task(name="events.process_pending")
@@ -14,6 +19,8 @@ def process_pending() -> dict:
         processing_request(countdown=2)  # another run holds the lock; look again once it is done
     elif report.batches and report.seconds >= 50.0:
         processing_request()  # more to do: continue in a fresh task rather than hold the worker
+    if report.waiting:  # their first try is due shortly: a run for them, whatever else is queued
+        current_app.send_task("events.process_pending", countdown=FIRST_RETRY_SECONDS + 1)
     return report.as_dict()
 
 

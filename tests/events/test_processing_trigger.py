@@ -53,3 +53,22 @@ def test_an_event_accepted_just_after_a_run_is_applied_by_a_run_of_its_own(celer
     events_ingest(by=ingester, items=[stream.job("J-2")])  # the first request's window may still be open
 
     wait_for(lambda: applied(2), timeout=15, interval=0.1, what="the second event to be applied")
+
+
+def test_an_event_whose_record_arrives_a_moment_later_does_not_wait_for_the_sweep(
+    celery_worker_process, ingester, settings
+):
+    """The record an event names is most often in a request that committed while the event's
+    batch was applied: its first wait is short and followed by a run of its own."""
+    stream = Stream("MERCY-01")
+    events_ingest(by=ingester, items=[stream.job("J-1"), stream.application("A-1", "J-1", "C-1")])
+    wait_for(
+        lambda: EventQueueEntry.objects.filter(attempts=1, state="pending").exists(),
+        timeout=15, interval=0.05, what="the application to wait for its candidate",
+    )  # fmt: skip
+
+    events_ingest(by=ingester, items=[stream.candidate("C-1")])
+    arrived = time.monotonic()
+
+    wait_for(lambda: applied(3), timeout=15, interval=0.1, what="the application to be applied")
+    assert time.monotonic() - arrived < 15  # the retry base is 30 s and the sweep a minute: neither came

@@ -14,7 +14,9 @@ A batch takes its events out of the queue and puts back only those that did not 
 log itself is never updated.
 
 An event that refers to a record not seen yet waits: it stays pending with a growing delay
-until EVENT_MAX_ATTEMPTS, then fails with the reason. An event that can never apply (it
+until EVENT_MAX_ATTEMPTS, then fails with the reason. The first wait is short
+(FIRST_RETRY_SECONDS, followed by a run of its own): the record it names is most often in a
+request that committed a moment later, while this batch was being applied. An event that can never apply (it
 names a record of another facility) fails at once.
 """
 
@@ -38,6 +40,9 @@ from events.services.processing.handlers import APPLY_ORDER, statements_for
 
 # Records that events of any facility may name (a candidate applies anywhere): they apply first.
 ROOT_TYPES = ["job.opened", "candidate.created"]
+# An event's first wait for a record not seen yet (at most EVENT_RETRY_BASE_SECONDS); the later
+# ones double from EVENT_RETRY_BASE_SECONDS.
+FIRST_RETRY_SECONDS = 2.0
 LANE_TYPES = [event_type for event_type in APPLY_ORDER if event_type not in ROOT_TYPES]
 
 logger = logging.getLogger(__name__)
@@ -328,7 +333,8 @@ def _settle(cursor) -> tuple[int, int, int]:
             SELECT event_id, occurred_at, facility_id, type, actor, data,
                    CASE WHEN final THEN 'failed' ELSE 'pending' END, attempts + 1, left(reason, 2000),
                    CASE WHEN final THEN NULL
-                        ELSE now() + make_interval(secs => least(%(base)s * power(2, attempts), 3600)) END
+                        WHEN attempts = 0 THEN now() + make_interval(secs => least(%(first)s, %(base)s))
+                        ELSE now() + make_interval(secs => least(%(base)s * power(2, attempts - 1), 3600)) END
             FROM (
                 SELECT b.*, p.reason, (p.kind = 'fail' OR b.attempts + 1 >= %(max)s) AS final
                 FROM processing_problem p JOIN processing_batch b USING (event_id)
@@ -338,7 +344,11 @@ def _settle(cursor) -> tuple[int, int, int]:
                count(*) FILTER (WHERE kind = 'wait'), count(*) FILTER (WHERE kind <> 'wait')
         FROM processing_problem
         """,
-        {"base": float(settings.EVENT_RETRY_BASE_SECONDS), "max": settings.EVENT_MAX_ATTEMPTS},
+        {
+            "base": float(settings.EVENT_RETRY_BASE_SECONDS),
+            "first": FIRST_RETRY_SECONDS,
+            "max": settings.EVENT_MAX_ATTEMPTS,
+        },
     )
     size, waits, fails = cursor.fetchone()
     return size, waits, fails
