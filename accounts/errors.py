@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
@@ -42,4 +43,20 @@ def server_error(request: HttpRequest) -> HttpResponse:
         response = _answer(request, 503, UNAVAILABLE_MESSAGE, "errors/page.html")
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
+    if exc is not None and _out_of_range_filter(request, exc):
+        return _answer(request, 400, "A filter value is out of range (a date, year or offset).", "errors/page.html")
     return _answer(request, 500, "Server error. It has been logged; try again later.", "errors/page.html")
+
+
+def _out_of_range_filter(request: HttpRequest, exc: BaseException) -> bool:
+    """A value PostgreSQL refused, or a console list filter (``?occurred_at__year=0``, an offset
+    of +23:59) that Python's dates cannot hold: the caller's input, not a bug. Still logged
+    with its traceback by Django before this answer is made."""
+    if isinstance(exc, DataError):
+        return True
+    return (
+        isinstance(exc, ValueError | OverflowError)
+        and request.method in ("GET", "HEAD")
+        and request.path_info.startswith("/admin/")
+        and bool(request.GET)
+    )

@@ -17,10 +17,11 @@ from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment variables win
+# Local data (embedded servers, mail files, media); `make run VAR_DIR=...` keeps a copy apart.
+VAR_DIR = Path(env("VAR_DIR", default=str(BASE_DIR / "var"))).resolve()
 
 
 def database_config(url: str) -> dict:
@@ -80,12 +81,13 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: the client's address through TRUSTED_PROXIES only, then input no view can take (400).
+    # First: the client's address through TRUSTED_PROXIES only; then the headers every answer
+    # carries, then input no view can take (a 400 that carries those headers too).
     "accounts.middleware.ClientAddressMiddleware",
-    "accounts.middleware.InputBoundaryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "accounts.middleware.ApiCacheControlMiddleware",
+    "accounts.middleware.InputBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

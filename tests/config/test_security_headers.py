@@ -130,3 +130,28 @@ def _env_without(*names: str) -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k not in names and k != "HOST"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["occurred_at__lt=0001-01-01T00:00:00%2B23:59", "occurred_at__year=0", "occurred_at__year=99999999999",
+     "occurred_at__iso_year=-1"],
+)  # fmt: skip
+def test_a_console_list_filter_out_of_range_is_a_400_not_a_500(admin_user, query):
+    from django.test import Client
+
+    browser = Client(raise_request_exception=False)  # as the server answers, not as a test raises
+    browser.force_login(admin_user)
+
+    response = browser.get(f"/admin/events/event/?{query}")
+
+    assert response.status_code in (200, 302, 400)
+    assert response.status_code != 400 or b"out of range" in response.content
+
+
+def test_a_refused_input_still_carries_the_security_headers(client):
+    response = client.get("/api/v1/jobs/?x=%00")
+
+    assert response.status_code == 400
+    assert "no-store" in response["Cache-Control"]
+    assert "Content-Security-Policy" in response
