@@ -10,7 +10,7 @@ broker) then runs exactly as in production, against a URL.
 Used as a program, it wraps a command so the servers it had to start are
 stopped again when the command ends::
 
-    python -m config.embedded exec -- honcho start
+    python -m config.embedded exec -- supervisord --configuration config/supervisor/supervisord.conf
     python -m config.embedded stop
 """
 

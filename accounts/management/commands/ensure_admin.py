@@ -18,7 +18,7 @@ class Command(BaseCommand):
         parser.add_argument("--username", default=os.environ.get("ADMIN_USERNAME", "admin"))
 
     def handle(self, *args, username: str, **options) -> None:
-        password_file = Path(settings.BASE_DIR) / "var" / "admin_password"
+        password_file = Path(settings.VAR_DIR) / "admin_password"
         given = os.environ.get("ADMIN_PASSWORD", "")
 
         user_model = get_user_model()
