@@ -185,3 +185,78 @@ def json_loads(body: bytes | str) -> Any:
         return json.loads(body, parse_constant=_refuse_constant)
     except RecursionError:
         raise ValueError("nested too deeply") from None
+
+
+class UnreadableItem:
+    """An element of a JSON array that could not be read on its own (a number out of range,
+    nesting past the parser's limit): the element's rejection, not the whole body's."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"UnreadableItem({self.reason!r})"
+
+
+def json_array_items(body: bytes) -> Any:
+    """A JSON body that should be an array, read so that one unreadable element does not cost
+    the others: when the whole body cannot be parsed, its top-level elements are found by a scan
+    (strings and brackets), each is parsed on its own, and one that still fails becomes an
+    ``UnreadableItem``. A body whose structure cannot be split (not an array, an unterminated
+    string, brackets that do not balance) raises the original ValueError."""
+    try:
+        return json_loads(body)
+    except ValueError as exc:
+        whole_error = exc
+    spans = _top_level_spans(body)
+    if spans is None:
+        raise whole_error
+    items: list[Any] = []
+    for start, end in spans:
+        try:
+            items.append(json_loads(body[start:end]))
+        except ValueError as exc:
+            items.append(UnreadableItem(str(exc)))
+    return items
+
+
+def _top_level_spans(body: bytes) -> list[tuple[int, int]] | None:
+    """(start, end) of each element of the JSON array ``body``, or None when it is not one."""
+    text = body.strip()
+    offset = len(body) - len(body.lstrip())
+    if not text.startswith(b"[") or not text.endswith(b"]"):
+        return None
+    spans: list[tuple[int, int]] = []
+    depth = 0
+    in_string = escaped = False
+    start = 1
+    for index in range(1, len(text) - 1):
+        byte = text[index]
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in b"[{":
+            depth += 1
+        elif byte in b"]}":
+            depth -= 1
+            if depth < 0:
+                return None
+        elif byte == 0x2C and depth == 0:  # a comma between elements
+            spans.append((offset + start, offset + index))
+            start = index + 1
+    if in_string or depth != 0:
+        return None
+    last = text[start:-1]
+    if last.strip():
+        spans.append((offset + start, offset + len(text) - 1))
+    elif spans:  # a trailing comma: not JSON
+        return None
+    return spans

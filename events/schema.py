@@ -16,7 +16,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from accounts.boundary import DEPTH_MESSAGE, canonical_json_problem, json_loads, text_problem
+from accounts.boundary import (
+    DEPTH_MESSAGE,
+    UnreadableItem,
+    canonical_json_problem,
+    json_array_items,
+    json_loads,
+    text_problem,
+)
 from events.models.records import ApplicationStatus, Channel, ComplianceSeverity, ComplianceStatus
 
 TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
@@ -240,6 +247,13 @@ def parse_events_json(text: bytes | str) -> Any:
     return json_loads(text)
 
 
+def parse_event_array(body: bytes) -> Any:
+    """A bulk body: like parse_events_json, but an element that cannot be read on its own (a
+    number out of range, nesting past the parser's limit) is that event's rejection
+    (validate_event), and the other events are still read."""
+    return json_array_items(body)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no spaces, ASCII: the same value always gives the same text (json.dumps'
     with those settings)."""
@@ -305,6 +319,8 @@ def event_time(raw: Any, *, now: datetime) -> tuple[datetime | None, str | None]
 
 def validate_event(item: Any, *, now: datetime) -> tuple[ValidEvent | None, Errors]:
     """Check one envelope and its data. Facility scope is checked by the caller."""
+    if isinstance(item, UnreadableItem):
+        return None, {"non_field_errors": [f"This event is not valid JSON: {item.reason}"]}
     if not isinstance(item, dict):
         return None, {"non_field_errors": ["Each event must be a JSON object."]}
     errors: Errors = {}

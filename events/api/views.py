@@ -36,7 +36,7 @@ from events.api.serializers import (
     PlacementSerializer,
 )
 from events.models import Application, Candidate, ComplianceCheck, Event, Job, OutreachMessage, Placement
-from events.schema import parse_events_json
+from events.schema import parse_event_array, parse_events_json
 from events.selectors import event_stats
 from events.services.ingestion import CREATED, DUPLICATE, events_ingest
 from events.services.processing import events_reprocess
@@ -56,7 +56,7 @@ class EventCursorPagination(CursorPagination):
     max_page_size = 500
 
 
-def _read_json(request: Request, *, max_bytes: int, limit_message: str):
+def _read_json(request: Request, *, max_bytes: int, limit_message: str, parse=parse_events_json):
     declared = request.META.get("CONTENT_LENGTH")
     if declared and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(limit_message)
@@ -67,7 +67,7 @@ def _read_json(request: Request, *, max_bytes: int, limit_message: str):
     if len(body) > max_bytes:
         raise PayloadTooLarge(limit_message)
     try:
-        return parse_events_json(body)
+        return parse(body)
     except ValueError as exc:
         raise exceptions.ParseError(f"The body is not valid JSON: {exc}") from None
 
@@ -145,7 +145,9 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
             f"Too large: a bulk request may hold at most {settings.EVENT_BULK_MAX_ITEMS:,} events and "
             f"{settings.EVENT_BULK_MAX_BYTES // (1024 * 1024)} MiB."
         )
-        items = _read_json(request, max_bytes=settings.EVENT_BULK_MAX_BYTES, limit_message=limits)
+        items = _read_json(
+            request, max_bytes=settings.EVENT_BULK_MAX_BYTES, limit_message=limits, parse=parse_event_array
+        )
         if not isinstance(items, list):
             raise exceptions.ParseError("Expected a JSON array of events.")
         if len(items) > settings.EVENT_BULK_MAX_ITEMS:

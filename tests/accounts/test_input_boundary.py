@@ -106,10 +106,45 @@ def test_one_event_with_a_nul_is_a_400_naming_the_field(sender):
     assert not Event.objects.exists()
 
 
-def test_a_body_nested_beyond_what_a_parser_takes_is_a_400_not_a_500(sender):
-    body = b"[" * 5000 + b"]" * 5000
+def test_items_no_parser_can_read_are_rejected_on_their_own(sender):
+    """Nesting past the parser's own limit, or a number no double can hold, makes the whole body
+    unreadable to the parser; the body is then split into its elements and only those fail."""
+    stream = Stream("MERCY-01")
+    good = [stream.job("J-1"), stream.job("J-2"), stream.job("J-3")]
+    too_deep = b"[" * 5000 + b"]" * 5000
+    huge_number = raw_json(stream.event("activity-1", "page.viewed", 0, amount=1)).replace(b"1}", b"1e400}")
+    body = b"[ %s,%s ,\n%s, %s,%s]" % (raw_json(good[0]), too_deep, raw_json(good[1]), huge_number, raw_json(good[2]))
 
     response = sender.post("/api/v1/events/bulk/", data=body, content_type="application/json")
+
+    assert response.status_code == 200, response.content
+    results = response.json()["results"]
+    assert [r["status"] for r in results] == ["created", "rejected", "created", "rejected", "created"]
+    assert "depth limit" in results[1]["errors"]["non_field_errors"][0]
+    assert "infinity" in results[3]["errors"]["non_field_errors"][0]
+    assert {str(i) for i in Event.objects.values_list("id", flat=True)} == {item["id"] for item in good}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 5000 + b"]" * 4999,  # brackets that do not balance
+        b'[{"id": "unterminated}, ' + b"[" * 2000 + b"]" * 2000 + b"]",
+        b"[1e400,]",  # a trailing comma
+        b'{"events": 1e400}',  # not an array
+    ],
+    ids=["unbalanced", "unterminated-string", "trailing-comma", "object"],
+)
+def test_a_body_that_cannot_be_split_into_items_is_a_400_not_a_500(sender, body):
+    response = sender.post("/api/v1/events/bulk/", data=body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert "not valid JSON" in response.json()["detail"]
+    assert not Event.objects.exists()
+
+
+def test_one_event_nested_beyond_what_a_parser_takes_is_a_400(sender):
+    response = sender.post("/api/v1/events/", data=b"[" * 5000 + b"]" * 5000, content_type="application/json")
 
     assert response.status_code == 400
     assert "not valid JSON" in response.json()["detail"]
