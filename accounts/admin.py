@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import FilteredSelectMultiple
@@ -7,9 +8,11 @@ from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.contrib.auth.models import Group
 from django.utils.html import format_html_join
-from django_celery_beat.models import ClockedSchedule, SolarSchedule
+from django_celery_beat.models import ClockedSchedule, CrontabSchedule, IntervalSchedule, PeriodicTask, SolarSchedule
 from rest_framework_api_key.models import APIKey
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 
+from accounts.admin_scope import AdminOnly, ScopedAdminMixin, ScopedModelAdmin
 from accounts.models import AuditEvent, Facility, FacilityGrant, Role, ServiceAPIKey, User
 from accounts.principals import Actor
 from accounts.selectors import FacilityPermission
@@ -77,7 +80,8 @@ class UserAccessCreationForm(AccessFieldsMixin, AdminUserCreationForm):
 
 
 @admin.register(User)
-class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
+class UserAdmin(AuditedAdminMixin, ScopedAdminMixin, DjangoUserAdmin):
+    scope = AdminOnly()
     form = UserAccessChangeForm
     add_form = UserAccessCreationForm
     list_display = ["username", "email", "role", "granted_facilities", "is_active", "is_staff", "last_login"]
@@ -95,8 +99,8 @@ class UserAdmin(AuditedAdminMixin, DjangoUserAdmin):
     ]
     readonly_fields = ["last_login", "date_joined"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("facilitygrant_set__content_object")
+    def base_queryset(self, request):
+        return super().base_queryset(request).prefetch_related("facilitygrant_set__content_object")
 
     @admin.display(description="Facilities")
     def granted_facilities(self, user: User) -> str:
@@ -127,6 +131,20 @@ admin.site.unregister(APIKey)  # the library's own key model is unused: ServiceA
 # only offer operators ways to build entries nothing here creates.
 admin.site.unregister(SolarSchedule)
 admin.site.unregister(ClockedSchedule)
+
+
+def _admin_only(model) -> None:
+    """Put a third-party model admin behind the console's scope: Admins only."""
+    original = type(admin.site.get_model_admin(model))
+    scoped = type(original.__name__, (ScopedAdminMixin, original), {"scope": AdminOnly(), "__module__": __name__})
+    admin.site.unregister(model)
+    admin.site.register(model, scoped)
+
+
+# Sign-in lockouts, beat schedules and issued refresh tokens: operating the system, Admins only.
+for _model in (AccessAttempt, AccessLog, AccessFailureLog, PeriodicTask, CrontabSchedule, IntervalSchedule,
+               OutstandingToken, BlacklistedToken):  # fmt: skip
+    _admin_only(_model)
 
 
 # --- facilities with their grants ------------------------------------------------------
@@ -164,7 +182,10 @@ class FacilityForm(forms.ModelForm):
 
 
 @admin.register(Facility)
-class FacilityAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class FacilityAdmin(AuditedAdminMixin, ScopedModelAdmin):
+    """Admins only: the page names who has access (the API lists a caller's own facilities)."""
+
+    scope = AdminOnly()
     form = FacilityForm
     list_display = ["code", "name", "region", "time_zone", "active"]
     list_filter = ["active", "region"]
@@ -186,15 +207,17 @@ class FacilityAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(ServiceAPIKey)
-class ServiceAPIKeyAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ServiceAPIKeyAdmin(AuditedAdminMixin, ScopedModelAdmin):
+    scope = AdminOnly()
+    allowed_writes = ("add", "change")  # revoke instead of deleting, so the audit trail keeps naming the key
     list_display = ["name", "prefix", "facility_codes", "created", "created_by", "revoked", "expiry_date"]
     list_filter = ["revoked", "facilities"]
     search_fields = ["name", "prefix"]
     filter_horizontal = ["facilities"]
     actions = ["revoke_keys"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("facilities").select_related("created_by")
+    def base_queryset(self, request):
+        return super().base_queryset(request).prefetch_related("facilities").select_related("created_by")
 
     def get_fields(self, request, obj=None):
         if obj is None:
@@ -230,15 +253,14 @@ class ServiceAPIKeyAdmin(AuditedAdminMixin, admin.ModelAdmin):
             api_key_revoke(by=Actor.from_request(request), api_key=api_key)
         self.message_user(request, "Revoked. Services using these keys are refused from now on.")
 
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # revoke instead, so the audit trail keeps naming the key
-
 
 # --- audit log ----------------------------------------------------------------------------
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ScopedModelAdmin):
+    scope = AdminOnly()
+    allowed_writes = ()  # append-only
     list_display = ["at", "actor_label", "action", "object_type", "object_repr", "ip"]
     list_filter = ["action", "object_type"]
     search_fields = ["actor_label", "object_repr", "object_id", "ip"]
@@ -260,12 +282,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="Details")
     def details_table(self, event: AuditEvent) -> str:
         return format_html_join("", "<div><b>{}</b>: {}</div>", ((k, v) for k, v in sorted(event.details.items())))
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

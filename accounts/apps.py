@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.core import checks
 from django.db.models.signals import post_migrate
 
 
@@ -14,6 +15,10 @@ class AccountsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts import scope, signals  # noqa: F401  (scope cache invalidation, login auditing)
+        from accounts.admin_scope import check_admins_are_scoped
+
+        # Every ModelAdmin of the console derives from the scoped base (accounts.E001).
+        checks.register(check_admins_are_scoped, checks.Tags.admin)
 
         # Permissions are created after each migrate; the role groups follow them.
         post_migrate.connect(_sync_role_groups, dispatch_uid="accounts.sync_role_groups")

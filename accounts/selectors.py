@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from django.db.models import QuerySet
@@ -14,6 +15,13 @@ class FacilityPermission(StrEnum):
     VIEW_DATA = "view_facility_data"  # KPIs and records
     VIEW_PERSONAL_DATA = "view_personal_data"  # candidates' names, emails, phones unmasked
     WRITE_EVENTS = "write_events"  # post events for the facility
+
+
+#: What row-level data of a facility needs: its records, its events, row-level reports and their
+#: files. Rows are personal data even with names masked (one row can be the small cell that the
+#: KPIs suppress), so a caller without the personal-data permission of a facility gets its
+#: aggregates only (the KPIs).
+ROW_LEVEL = FacilityPermission.VIEW_PERSONAL_DATA
 
 
 def facilities_for(
@@ -45,6 +53,14 @@ def facilities_for(
 
 def facility_ids_for(principal, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA) -> list[int]:
     return list(facilities_for(principal, permission).values_list("id", flat=True))
+
+
+def facilities_without_rows(principal, codes: Iterable[str]) -> list[str]:
+    """Those of the facility ``codes`` whose rows ``principal`` may not see (aggregates only
+    there), sorted. Codes outside its scope altogether count as refused too."""
+    codes = set(codes)
+    allowed = set(facilities_for(principal, ROW_LEVEL).filter(code__in=codes).values_list("code", flat=True))
+    return sorted(codes - allowed)
 
 
 def user_facility_codes(user: User) -> list[str]:

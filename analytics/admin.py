@@ -1,12 +1,17 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
+from accounts.admin_scope import AdminOnly, ScopedModelAdmin
 from analytics.models import RefreshRun
 
 
 @admin.register(RefreshRun)
-class RefreshRunAdmin(admin.ModelAdmin):
-    """The refresh log. Failures keep the previous data in the views; the error is shown here."""
+class RefreshRunAdmin(ScopedModelAdmin):
+    """The refresh log. Failures keep the previous data in the views; the error is shown here.
+    Admins only, as in the API (who refreshed what, and the database's errors)."""
+
+    scope = AdminOnly()
+    allowed_writes = ()
 
     list_display = ["created_at", "view", "status_badge", "trigger", "requested_by", "duration_ms", "rows",
                     "concurrent", "short_error"]  # fmt: skip
@@ -27,12 +32,3 @@ class RefreshRunAdmin(admin.ModelAdmin):
     @admin.display(description="error")
     def short_error(self, run: RefreshRun) -> str:
         return run.error[:100]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

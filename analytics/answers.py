@@ -62,7 +62,12 @@ def _builder(
                 },
                 as_list=True,
             )
-        rendered, suppressed = privacy_render(body, suppress=params.suppress, threshold=settings.PRIVACY_MIN_CELL_SIZE)
+        rendered, suppressed = privacy_render(
+            body,
+            suppress=params.suppress,
+            threshold=settings.PRIVACY_MIN_CELL_SIZE,
+            max_noise=settings.PRIVACY_MAX_NOISE,
+        )
         as_of = None if params.fresh else views_data_as_of(views)
         return {
             "kpi": kpi,
@@ -75,6 +80,7 @@ def _builder(
             "data_as_of": "now" if params.fresh else (as_of.isoformat().replace("+00:00", "Z") if as_of else None),
             **rendered,
             "suppressed": suppressed,
+            "perturbed": params.suppress and settings.PRIVACY_MAX_NOISE > 0,
         }
 
     return build

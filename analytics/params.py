@@ -43,6 +43,7 @@ class KpiParams:
             "granularity": self.granularity,
             "suppress": self.suppress,
             "threshold": settings.PRIVACY_MIN_CELL_SIZE,
+            "noise": settings.PRIVACY_MAX_NOISE,
             "extra": self.extra,
         }
 

@@ -1,9 +1,13 @@
-"""Small-cell suppression: the one function that turns KPI values into what a caller may see.
+"""Perturbation and small-cell suppression: the one function that turns KPI values into what a
+caller may see.
 
-Selectors describe each number with what suppression needs to know about it (a count, a rate
-with its numerator and denominator, a mean or median with how many items it is over, money),
-and group counts into breakdowns whose total is shown. `privacy_render` then renders plain
-JSON, and, for a suppressed caller, applies the rules of kpis.md:
+Selectors describe each number with what privacy needs to know about it (a count and the sum of
+its records' privacy keys, a rate with its numerator and denominator, a mean or median with how
+many items it is over, money), and group counts into breakdowns whose total is shown.
+`privacy_render` then renders plain JSON, and, for a caller without the personal-data permission
+of a facility in scope (a Viewer), first perturbs every count consistently by its cell key
+(analytics.perturbation; a count that comes without a key is never shown to such a caller), then
+applies the suppression rules of kpis.md to the perturbed values:
 
 - a count from 1 to threshold - 1 becomes null (zero stays zero);
 - a rate becomes null when its numerator, denominator or their difference is from 1 to
@@ -11,7 +15,9 @@ JSON, and, for a suppressed caller, applies the rules of kpis.md:
 - a mean or median over 1 to threshold - 1 items becomes null (money totals are kept, a money
   mean over too few is suppressed);
 - in a breakdown, if exactly one cell is suppressed, the next smallest non-zero cell is too;
-- every suppressed value's path is listed.
+- every suppressed value's path is listed;
+- a rate is computed from the perturbed numerator and denominator; a mean or median keeps its
+  value and is judged by its perturbed count.
 
 The API, the dashboard and the reports all render through this function.
 """
@@ -22,16 +28,23 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from analytics.perturbation import perturbed
+
 
 @dataclass(frozen=True)
 class Count:
+    """How many records, and the sum of their privacy keys (None: not keyed, never shown perturbed)."""
+
     value: int
+    key: int | None = None
 
 
 @dataclass(frozen=True)
 class Rate:
     numerator: int
     denominator: int
+    numerator_key: int | None = None
+    denominator_key: int | None = None
 
     @property
     def value(self) -> float | None:
@@ -44,11 +57,55 @@ class Mean:
 
     value: float | None
     n: int
+    n_key: int | None = None
+
+
+@dataclass(frozen=True)
+class PerUnit:
+    """A count spread over a fixed number of units (actor-days per day: DAU), or also per item of
+    a second count (``per_n``: stickiness, DAU / MAU). Judged, like a mean, by the count ``n`` it
+    is over; computed from the perturbed counts for a caller who sees them perturbed."""
+
+    total: int
+    total_key: int | None
+    units: int
+    n: int
+    n_key: int | None
+    per_n: bool = False
 
 
 @dataclass(frozen=True)
 class Money:
     value: Decimal | float | int
+
+
+@dataclass
+class Tally:
+    """A count being added up, with the sum of its records' privacy keys."""
+
+    n: int = 0
+    keys: int = 0
+
+    def add(self, n: int, keys: int) -> None:
+        self.n += n
+        self.keys += keys
+
+    @classmethod
+    def total(cls, parts) -> Tally:
+        total = cls()
+        for n, keys in parts:
+            total.add(n, keys)
+        return total
+
+    def count(self) -> Count:
+        return Count(self.n, self.keys)
+
+    def rate_of(self, whole: Tally) -> Rate:
+        return Rate(self.n, whole.n, self.keys, whole.keys)
+
+    def mean(self, value: float | None) -> Mean:
+        """A mean or median of something over these records."""
+        return Mean(value, self.n, self.keys)
 
 
 @dataclass
@@ -73,13 +130,23 @@ def round4(value: float | None) -> float | None:
 
 
 class _Renderer:
-    def __init__(self, *, suppress: bool, threshold: int) -> None:
+    def __init__(self, *, suppress: bool, threshold: int, max_noise: int) -> None:
         self.suppress = suppress
         self.threshold = threshold
+        self.max_noise = max_noise if suppress else 0
         self.suppressed: list[str] = []
 
     def small(self, n: int) -> bool:
         return 1 <= n < self.threshold
+
+    def seen(self, value: int, key: int | None) -> int | None:
+        """The count this caller is shown before suppression: perturbed for a suppressed caller,
+        None when it would have to be perturbed and has no key."""
+        if not self.max_noise or value == 0:
+            return value
+        if key is None:
+            return None
+        return perturbed(count=value, key=key, max_noise=self.max_noise)
 
     def render(self, value: Any, path: str) -> Any:
         if isinstance(value, Breakdown):
@@ -93,23 +160,37 @@ class _Renderer:
 
     def leaf(self, value: Any, path: str) -> Any:
         if isinstance(value, Count):
-            if self.suppress and self.small(value.value):
+            shown = self.seen(value.value, value.key)
+            if shown is None or (self.suppress and self.small(shown)):
                 return self.hide(path)
-            return value.value
+            return shown
         if isinstance(value, Rate):
+            numerator = self.seen(value.numerator, value.numerator_key)
+            denominator = self.seen(value.denominator, value.denominator_key)
+            if numerator is None or denominator is None:
+                return self.hide(path)
             if self.suppress and (
-                self.small(value.numerator)
-                or self.small(value.denominator)
-                or self.small(value.denominator - value.numerator)
+                self.small(numerator) or self.small(denominator) or self.small(abs(denominator - numerator))
             ):
                 return self.hide(path)
-            return value.value
+            if not self.max_noise:
+                return value.value
+            return None if not denominator else round4(min(numerator, denominator) / denominator)
         if isinstance(value, Mean):
             if value.value is None:
                 return None
-            if self.suppress and self.small(value.n):
+            n = self.seen(value.n, value.n_key)
+            if n is None or (self.suppress and self.small(n)):
                 return self.hide(path)
             return value.value
+        if isinstance(value, PerUnit):
+            total = self.seen(value.total, value.total_key)
+            n = self.seen(value.n, value.n_key)
+            if total is None or n is None or (self.suppress and self.small(n)):
+                return self.hide(path)
+            if value.per_n:
+                return round4(total / value.units / n) if n and value.units else None
+            return round2(total / value.units) if value.units else None
         if isinstance(value, Money):
             return round2(value.value)
         return value
@@ -132,7 +213,7 @@ class _Renderer:
             return rendered
         first = next(iter(cells.values()), None)
         for leaf in _count_leaves(first):
-            values = {key: _count_at(cell, leaf) for key, cell in cells.items()}
+            values = {key: self.seen_at(cell, leaf) for key, cell in cells.items()}
             hidden = [key for key, value in values.items() if value is not None and self.small(value)]
             if len(hidden) != 1:
                 continue
@@ -142,6 +223,10 @@ class _Renderer:
                 _set_at(rendered, [key, *leaf], None)
                 self.suppressed.append(cell_path(key) + "".join(f".{part}" for part in leaf))
         return rendered
+
+    def seen_at(self, cell: Any, leaf_path: list[str]) -> int | None:
+        count = _count_at(cell, leaf_path)
+        return None if count is None else self.seen(count.value, count.key)
 
 
 def _count_leaves(cell: Any, prefix: tuple[str, ...] = ()) -> list[list[str]]:
@@ -153,10 +238,10 @@ def _count_leaves(cell: Any, prefix: tuple[str, ...] = ()) -> list[list[str]]:
     return []
 
 
-def _count_at(cell: Any, leaf_path: list[str]) -> int | None:
+def _count_at(cell: Any, leaf_path: list[str]) -> Count | None:
     for key in leaf_path:
         cell = cell.get(key) if isinstance(cell, dict) else None
-    return cell.value if isinstance(cell, Count) else None
+    return cell if isinstance(cell, Count) else None
 
 
 def _set_at(rendered: dict, path: list[str], value: Any) -> None:
@@ -166,8 +251,9 @@ def _set_at(rendered: dict, path: list[str], value: Any) -> None:
         rendered[path[-1]] = value
 
 
-def privacy_render(metrics: Any, *, suppress: bool, threshold: int) -> tuple[Any, list[str]]:
-    """Plain JSON for ``metrics`` and the paths that were suppressed."""
-    renderer = _Renderer(suppress=suppress, threshold=threshold)
+def privacy_render(metrics: Any, *, suppress: bool, threshold: int, max_noise: int = 0) -> tuple[Any, list[str]]:
+    """Plain JSON for ``metrics`` and the paths that were suppressed. A suppressed caller's counts
+    are perturbed first when ``max_noise`` (D) is above zero."""
+    renderer = _Renderer(suppress=suppress, threshold=threshold, max_noise=max_noise)
     rendered = renderer.render(metrics, "")
     return rendered, sorted(set(renderer.suppressed), key=renderer.suppressed.index)

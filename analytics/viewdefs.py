@@ -226,3 +226,197 @@ SELECT actor, facility_id, min(local_date) AS first_date
 FROM analytics_actor_days
 GROUP BY actor, facility_id
 """
+
+# --- V2: privacy keys (migration 0009, docs/privacy.md). Every count a view holds comes with the
+# sum of the privacy keys of the records it counts (``*_keys``), so the cell key of any question
+# is a sum like the count itself. Actors and events have no record row of a count's own: their key
+# is a hash of the name or id seeded with the installation's secret. -------------
+
+# An actor's key, hashed once per output row (the actor is a grouping column):
+# ``hashtextextended(actor, (SELECT seed FROM analytics_privacy_seed)) & 2147483647``.
+# An event's key, computed for each of ten million events, hashes its id (a uuid) as it is stored,
+# ``uuid_hash_extended(id, seed)``: hashing the id's text instead cost a quarter of the refresh.
+
+PIPELINE_COHORT_V2 = """
+SELECT facility_id, applied_date, source, status, furthest_stage, count(*)::bigint AS applications,
+       sum(privacy_key)::bigint AS applications_keys
+FROM events_application
+GROUP BY facility_id, applied_date, source, status, furthest_stage
+"""
+
+HIRES_V2 = """
+SELECT id AS application_id, facility_id, hired_date, applied_date, source,
+       extract(epoch FROM hired_at - applied_at)::bigint AS seconds_to_hire, privacy_key
+FROM events_application
+WHERE hired_at IS NOT NULL
+"""
+
+OFFERS_V2 = """
+SELECT facility_id, offered_date, (hired_at IS NOT NULL AND hired_at >= offered_at) AS accepted,
+       count(*)::bigint AS offers, sum(privacy_key)::bigint AS offers_keys
+FROM events_application
+WHERE offered_at IS NOT NULL
+GROUP BY facility_id, offered_date, accepted
+"""
+
+JOBS_V2 = """
+SELECT j.id AS job_id, j.facility_id, j.opened_date, j.filled_date, j.positions, j.specialty, j.bill_rate, j.skills,
+       extract(epoch FROM j.filled_at - j.opened_at)::bigint AS seconds_to_fill,
+       coalesce(h.hires, 0)::bigint AS hires, j.privacy_key
+FROM events_job j
+LEFT JOIN (
+    SELECT job_id, count(*) AS hires FROM events_application WHERE furthest_stage = 4 GROUP BY job_id
+) h ON h.job_id = j.id
+"""
+
+COMPLIANCE_DAILY_V2 = """
+SELECT facility_id, checked_date, status, severity, expires_on, count(*)::bigint AS checks,
+       sum(score)::bigint AS score_sum, sum(privacy_key)::bigint AS checks_keys
+FROM events_compliancecheck
+GROUP BY facility_id, checked_date, status, severity, expires_on
+"""
+
+# ``placement_key``: the placement's own key, so placements invoiced are keyed like invoices.
+REVENUE_DAILY_V2 = """
+SELECT i.facility_id, i.issued_date, i.placement_id, sum(i.amount) AS revenue, count(*)::bigint AS invoices,
+       sum(i.privacy_key)::bigint AS invoices_keys, min(p.privacy_key)::bigint AS placement_key
+FROM events_invoice i
+JOIN events_placement p ON p.id = i.placement_id
+GROUP BY i.facility_id, i.issued_date, i.placement_id
+"""
+
+PLACEMENTS_V2 = """
+SELECT id AS placement_id, facility_id, start_date, end_date, privacy_key FROM events_placement
+"""
+
+OUTREACH_DAILY_V2 = """
+SELECT facility_id, sent_date, channel, count(*)::bigint AS sent, count(replied_at)::bigint AS replied,
+       sum(privacy_key)::bigint AS sent_keys,
+       coalesce(sum(privacy_key) FILTER (WHERE replied_at IS NOT NULL), 0)::bigint AS replied_keys
+FROM events_outreachmessage
+GROUP BY facility_id, sent_date, channel
+"""
+
+OUTREACH_REPLIES_V2 = """
+SELECT id AS message_id, facility_id, sent_date, extract(epoch FROM replied_at - sent_at)::bigint AS seconds_to_reply,
+       privacy_key
+FROM events_outreachmessage
+WHERE replied_at IS NOT NULL
+"""
+
+# A candidate's key is the candidate record's; conversion counts candidates.
+CANDIDATE_CONTACTS_V2 = """
+SELECT m.candidate_id, m.facility_id, m.sent_date, min(m.sent_at) AS first_sent_at, min(c.privacy_key) AS candidate_key
+FROM events_outreachmessage m
+JOIN events_candidate c ON c.id = m.candidate_id
+GROUP BY m.candidate_id, m.facility_id, m.sent_date
+"""
+
+CANDIDATE_SKILLS_V2 = """
+SELECT skill, facility_id, registered_date, count(*)::bigint AS candidates, sum(privacy_key)::bigint AS candidates_keys
+FROM events_candidate, unnest(skills) AS skill
+GROUP BY skill, facility_id, registered_date
+"""
+
+# Status changes are records (their own keys); hires here are the moves to hired among them.
+RECRUITER_DAILY_V2 = """
+SELECT h.facility_id, h.occurred_date, h.actor, count(*)::bigint AS status_changes,
+       count(*) FILTER (WHERE h.status = 'hired')::bigint AS hires,
+       coalesce(sum(extract(epoch FROM a.hired_at - a.applied_at)) FILTER (WHERE h.status = 'hired'), 0)::bigint
+           AS seconds_to_hire_sum,
+       sum(h.privacy_key)::bigint AS status_changes_keys,
+       coalesce(sum(h.privacy_key) FILTER (WHERE h.status = 'hired'), 0)::bigint AS hires_keys
+FROM events_applicationstatuschange h
+JOIN events_application a ON a.id = h.application_id
+WHERE h.actor <> ''
+GROUP BY h.facility_id, h.occurred_date, h.actor
+"""
+
+ACTOR_DAYS_V2 = """
+SELECT local_date, actor, facility_id, count(*)::bigint AS events,
+       hashtextextended(actor, (SELECT seed FROM analytics_privacy_seed)) & 2147483647 AS actor_key
+FROM events_event
+WHERE actor IS NOT NULL AND actor <> ''
+GROUP BY local_date, actor, facility_id
+"""
+
+EVENT_TYPES_DAILY_V2 = """
+SELECT local_date, facility_id, type, count(*)::bigint AS events,
+       sum(uuid_hash_extended(id, (SELECT seed FROM analytics_privacy_seed)) & 2147483647)::bigint AS events_keys
+FROM events_event
+WHERE actor IS NOT NULL AND actor <> ''
+GROUP BY local_date, facility_id, type
+"""
+
+RECRUITER_TOTALS_V2 = """
+WITH daily AS (
+    SELECT occurred_date, actor, sum(status_changes)::bigint AS status_changes, sum(hires)::bigint AS hires,
+           sum(seconds_to_hire_sum)::bigint AS seconds_to_hire_sum,
+           sum(status_changes_keys)::bigint AS status_changes_keys, sum(hires_keys)::bigint AS hires_keys
+    FROM analytics_recruiter_daily
+    GROUP BY occurred_date, actor
+)
+SELECT 'day'::text AS grain, occurred_date AS bucket, actor, status_changes, hires, seconds_to_hire_sum,
+       status_changes_keys, hires_keys
+FROM daily
+UNION ALL
+SELECT 'month'::text, date_trunc('month', occurred_date)::date, actor, sum(status_changes)::bigint, sum(hires)::bigint,
+       sum(seconds_to_hire_sum)::bigint, sum(status_changes_keys)::bigint, sum(hires_keys)::bigint
+FROM daily
+GROUP BY date_trunc('month', occurred_date), actor
+"""
+
+REVENUE_DAYS_V2 = """
+SELECT facility_id, issued_date, prev_date, sum(revenue) AS revenue, sum(invoices)::bigint AS invoices,
+       count(*)::bigint AS placements, sum(invoices_keys)::bigint AS invoices_keys,
+       sum(placement_key)::bigint AS placements_keys
+FROM (
+    SELECT facility_id, issued_date, revenue, invoices, invoices_keys, placement_key,
+           lag(issued_date) OVER (PARTITION BY facility_id, placement_id ORDER BY issued_date) AS prev_date
+    FROM analytics_revenue_daily
+) invoiced
+GROUP BY facility_id, issued_date, prev_date
+"""
+
+REPLY_HISTOGRAM_V2 = REPLY_HISTOGRAM_V1.replace(
+    "count(*)::bigint AS replies,", "count(*)::bigint AS replies, sum(privacy_key)::bigint AS replies_keys,"
+)
+
+CONTACT_FIRSTS_V2 = """
+SELECT sent_date, prev_date, converted, count(*)::bigint AS candidates, sum(candidate_key)::bigint AS candidates_keys
+FROM (
+    SELECT c.sent_date, c.candidate_key,
+           lag(c.sent_date) OVER (PARTITION BY c.candidate_id ORDER BY c.sent_date) AS prev_date,
+           EXISTS (
+               SELECT 1 FROM analytics_candidate_applications a
+               WHERE a.candidate_id = c.candidate_id
+                 AND a.applied_at >= c.first_at AND a.applied_at <= c.first_at + interval '30 days'
+           ) AS converted
+    FROM (
+        SELECT candidate_id, sent_date, min(first_sent_at) AS first_at, min(candidate_key) AS candidate_key
+        FROM analytics_candidate_contacts
+        GROUP BY candidate_id, sent_date
+    ) c
+) contacted
+GROUP BY sent_date, prev_date, converted
+"""
+
+ACTOR_DAY_SETS_V2 = """
+SELECT local_date, facility_ids, unscoped, prev_date, count(*)::bigint AS actors, sum(actor_key)::bigint AS actors_keys
+FROM (
+    SELECT local_date, actor, min(actor_key) AS actor_key,
+           coalesce(array_agg(facility_id ORDER BY facility_id) FILTER (WHERE facility_id IS NOT NULL),
+                    '{}') AS facility_ids,
+           bool_or(facility_id IS NULL) AS unscoped,
+           lag(local_date) OVER (PARTITION BY actor ORDER BY local_date) AS prev_date
+    FROM analytics_actor_days
+    GROUP BY actor, local_date
+) actor_day
+GROUP BY local_date, facility_ids, unscoped, prev_date
+"""
+
+ACTOR_FIRST_SEEN_V2 = """
+SELECT actor, facility_id, min(local_date) AS first_date, min(actor_key) AS actor_key
+FROM analytics_actor_days
+GROUP BY actor, facility_id
+"""

@@ -12,11 +12,9 @@ from django.utils.html import format_html
 
 from accounts.admin import AuditedAdminMixin
 from accounts.admin_actions import ObjectActionsMixin
-from accounts.models import Facility
-from accounts.principals import Actor, principal_role
-from accounts.selectors import FacilityPermission, facility_ids_for
+from accounts.admin_scope import FacilityRows, ScopedModelAdmin
+from accounts.principals import Actor
 from accounts.services import audit_record
-from events.masking import MASKERS
 from events.models import (
     Application,
     ApplicationStatusChange,
@@ -58,32 +56,15 @@ class CappedCountPaginator(Paginator):
         return self.object_list[: self.CAP + 1].count()
 
 
-class FacilityScopedAdmin(AuditedAdminMixin, admin.ModelAdmin):
-    """Staff see records of the facilities they were granted; Admins see all."""
+class RecordAdmin(AuditedAdminMixin, ScopedModelAdmin):
+    """Rows of a facility are row-level data: staff see those of the facilities whose personal
+    data they may see (a Recruiter's), Admins all; a Viewer none (it keeps the dashboard).
+    ``"facility"`` in ``list_filter`` offers those facilities only (accounts.admin_scope)."""
 
-    scope_permission = FacilityPermission.VIEW_DATA
+    scope = FacilityRows("facility_id")
     show_full_result_count = False
     paginator = CappedCountPaginator
     list_per_page = 50
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if principal_role(request.user) == "admin":
-            return queryset
-        return queryset.filter(facility_id__in=facility_ids_for(request.user, self.scope_permission))
-
-
-class FacilityFilter(admin.SimpleListFilter):
-    """Facilities from the (small) facility table, not a DISTINCT over a large one."""
-
-    title = "facility"
-    parameter_name = "facility"
-
-    def lookups(self, request, model_admin):
-        return list(Facility.objects.values_list("code", "code"))
-
-    def queryset(self, request, queryset):
-        return queryset.filter(facility__code=self.value()) if self.value() else queryset
 
 
 class EventTypeFilter(admin.SimpleListFilter):
@@ -129,12 +110,12 @@ class EventStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Event)
-class EventAdmin(ObjectActionsMixin, FacilityScopedAdmin):
+class EventAdmin(ObjectActionsMixin, RecordAdmin):
     """The event log: read-only. Failed events show their reason and can be reprocessed."""
 
-    scope_permission = FacilityPermission.VIEW_PERSONAL_DATA  # events carry personal data
+    allowed_writes = ()
     list_display = ["occurred_at", "type", "facility", "status_badge", "attempts", "short_error", "actor", "id"]
-    list_filter = [EventStatusFilter, EventTypeFilter, FacilityFilter, RecentFilter, "category"]
+    list_filter = [EventStatusFilter, EventTypeFilter, "facility", RecentFilter, "category"]
     search_fields = ["=id", "=actor"]
     list_select_related = ["facility", "queue_entry"]
     actions = ["reprocess"]
@@ -165,93 +146,35 @@ class EventAdmin(ObjectActionsMixin, FacilityScopedAdmin):
         level = messages.SUCCESS if count else messages.WARNING
         self.message_user(request, f"{count} failed event(s) queued again; they are applied within a minute.", level)
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(Job)
-class JobAdmin(FacilityScopedAdmin):
+class JobAdmin(RecordAdmin):
     list_display = ["external_id", "title", "facility", "specialty", "positions", "bill_rate", "status", "opened_at"]
-    list_filter = ["status", FacilityFilter, "specialty"]
+    list_filter = ["status", "facility", "specialty"]
     search_fields = ["=external_id", "title"]
     date_hierarchy = "opened_date"
     list_select_related = ["facility"]
     readonly_fields = ["external_id", "facility", "opened_at", "opened_date", "filled_date"]
 
 
-class PersonalDataAdminMixin:
-    """Masks candidates' names, emails and phones for staff without the personal-data grant
-    of the candidate's facility, in lists and on the page."""
-
-    def _personal_ids(self, request) -> set[int]:
-        return set(facility_ids_for(request.user, FacilityPermission.VIEW_PERSONAL_DATA))
-
-    def personal_columns(self, request) -> list:
-        personal = self._personal_ids(request)
-
-        def column(field: str):
-            def show(candidate: Candidate) -> str:
-                value = getattr(candidate, field)
-                return value if candidate.facility_id in personal else MASKERS[field](value)
-
-            show.short_description = field.replace("_", " ")
-            show.admin_order_field = field
-            return show
-
-        return [column(field) for field in Candidate.PERSONAL_FIELDS]
-
-
 @admin.register(Candidate)
-class CandidateAdmin(PersonalDataAdminMixin, FacilityScopedAdmin):
-    list_filter = [FacilityFilter, "source"]
-    search_fields = ["=external_id"]
+class CandidateAdmin(RecordAdmin):
+    """Candidates of the facilities whose personal data the caller may see (the scope): shown
+    unmasked, and each page read is audited."""
+
+    list_display = ["external_id", "first_name", "last_name", "email", "phone", "facility", "source", "registered_at"]
+    list_filter = ["facility", "source"]
+    search_fields = ["=external_id", "last_name", "email"]
     date_hierarchy = "registered_date"
     list_select_related = ["facility"]
     readonly_fields = ["external_id", "facility", "registered_at", "registered_date"]
 
-    def get_list_display(self, request):
-        return ["external_id", *self.personal_columns(request), "facility", "source", "registered_at"]
-
-    def get_search_fields(self, request):
-        # Searching by name or email would reveal masked values; only the sender's id then.
-        if principal_role(request.user) == "admin":
-            return ["=external_id", "last_name", "email"]
-        return ["=external_id"]
-
-    def get_fields(self, request, obj=None):
-        if obj is not None and obj.facility_id not in self._personal_ids(request):
-            return ["external_id", "facility", "masked_name", "masked_email", "masked_phone", "skills", "source"]
-        return super().get_fields(request, obj)
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is not None and obj.facility_id not in self._personal_ids(request):
-            return self.get_fields(request, obj)
-        return super().get_readonly_fields(request, obj)
-
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         candidate = self.get_object(request, object_id)
-        if candidate is not None and candidate.facility_id in self._personal_ids(request):
+        if candidate is not None:
             audit_record(by=Actor.from_request(request), action="personal_data.read", obj=candidate, path=request.path)
         return response
-
-    @admin.display(description="name")
-    def masked_name(self, candidate: Candidate) -> str:
-        return f"{MASKERS['first_name'](candidate.first_name)} {MASKERS['last_name'](candidate.last_name)}"
-
-    @admin.display(description="email")
-    def masked_email(self, candidate: Candidate) -> str:
-        return MASKERS["email"](candidate.email)
-
-    @admin.display(description="phone")
-    def masked_phone(self, candidate: Candidate) -> str:
-        return MASKERS["phone"](candidate.phone)
 
 
 class StatusHistoryInline(admin.TabularInline):
@@ -266,10 +189,10 @@ class StatusHistoryInline(admin.TabularInline):
 
 
 @admin.register(Application)
-class ApplicationAdmin(FacilityScopedAdmin):
+class ApplicationAdmin(RecordAdmin):
     list_display = ["external_id", "job_link", "candidate_link", "facility", "status", "furthest_stage", "applied_at",
                     "hired_at"]  # fmt: skip
-    list_filter = ["status", FacilityFilter, "source"]
+    list_filter = ["status", "facility", "source"]
     search_fields = ["=external_id", "=job__external_id", "=candidate__external_id"]
     date_hierarchy = "applied_date"
     list_select_related = ["facility", "job", "candidate"]
@@ -287,9 +210,9 @@ class ApplicationAdmin(FacilityScopedAdmin):
 
 
 @admin.register(Placement)
-class PlacementAdmin(FacilityScopedAdmin):
+class PlacementAdmin(RecordAdmin):
     list_display = ["external_id", link_to("application"), "facility", "start_date", "end_date", "bill_rate"]
-    list_filter = [FacilityFilter]
+    list_filter = ["facility"]
     search_fields = ["=external_id", "=application__external_id"]
     date_hierarchy = "start_date"
     list_select_related = ["facility", "application"]
@@ -297,9 +220,9 @@ class PlacementAdmin(FacilityScopedAdmin):
 
 
 @admin.register(Invoice)
-class InvoiceAdmin(FacilityScopedAdmin):
+class InvoiceAdmin(RecordAdmin):
     list_display = ["external_id", link_to("placement"), "facility", "amount", "issued_at"]
-    list_filter = [FacilityFilter]
+    list_filter = ["facility"]
     search_fields = ["=external_id", "=placement__external_id"]
     date_hierarchy = "issued_date"
     list_select_related = ["facility", "placement"]
@@ -307,9 +230,9 @@ class InvoiceAdmin(FacilityScopedAdmin):
 
 
 @admin.register(OutreachMessage)
-class OutreachMessageAdmin(FacilityScopedAdmin):
+class OutreachMessageAdmin(RecordAdmin):
     list_display = ["external_id", link_to("candidate"), "facility", "channel", "sent_at", "replied_at", "actor"]
-    list_filter = ["channel", FacilityFilter]
+    list_filter = ["channel", "facility"]
     search_fields = ["=external_id", "=candidate__external_id", "=actor"]
     date_hierarchy = "sent_date"
     list_select_related = ["facility", "candidate"]
@@ -317,10 +240,10 @@ class OutreachMessageAdmin(FacilityScopedAdmin):
 
 
 @admin.register(ComplianceCheck)
-class ComplianceCheckAdmin(FacilityScopedAdmin):
+class ComplianceCheckAdmin(RecordAdmin):
     list_display = ["external_id", link_to("candidate"), "facility", "credential", "status", "severity", "score",
                     "expires_on"]  # fmt: skip
-    list_filter = ["status", "severity", FacilityFilter]
+    list_filter = ["status", "severity", "facility"]
     search_fields = ["=external_id", "=candidate__external_id", "credential"]
     date_hierarchy = "checked_date"
     list_select_related = ["facility", "candidate"]

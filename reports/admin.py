@@ -13,10 +13,13 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django_celery_beat.models import PeriodicTask
 
 from accounts.admin_actions import ObjectActionsMixin
-from accounts.models import Role
-from accounts.principals import Actor, principal_role
+from accounts.admin_scope import OwnRows, ScopedModelAdmin
+from accounts.api.base import aggregates_only_reason
+from accounts.principals import Actor
+from reports.building import definition_rows_refused
 from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
 from reports.schedules import cron_parse, zone_parse
 from reports.services.definitions import FIELDS, report_definition_errors, report_disable, report_save
@@ -70,6 +73,11 @@ class ReportForm(forms.ModelForm):
         for field, messages_ in errors.items():
             for message in messages_:
                 self.add_error(field, message)
+        owner, kind = data.get("owner"), data.get("kpi")
+        if owner is not None and kind and "facilities" not in self.errors:
+            refused = definition_rows_refused(owner=owner, kind=kind, facilities=data.get("facilities") or [])
+            if refused:
+                self.add_error("kpi", aggregates_only_reason(refused, who=f"the report's owner ({owner.username})"))
         data["schedule"] = {"crontab": " ".join(crontab.split()), "time_zone": zone} if crontab else None
         return data
 
@@ -97,7 +105,10 @@ class RecentRunsInline(admin.TabularInline):
 
 
 @admin.register(Report)
-class ReportAdmin(ObjectActionsMixin, admin.ModelAdmin):
+class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
+    """Each caller's own reports (Admins: all), as in the API."""
+
+    scope = OwnRows("owner_id")
     form = ReportForm
     list_display = ["name", "owner", "kpi", "format", "period", "schedule_display", "enabled", "last_run",
                     "disabled_reason"]  # fmt: skip
@@ -106,7 +117,8 @@ class ReportAdmin(ObjectActionsMixin, admin.ModelAdmin):
     date_hierarchy = "created_at"
     autocomplete_fields = ["owner"]
     filter_horizontal = ["facilities"]
-    readonly_fields = ["consecutive_failures", "disabled_reason", "beat_entry", "created_at", "updated_at"]
+    readonly_fields = ["consecutive_failures", "disabled_reason", "beat_entry", "beat_state", "created_at",
+                       "updated_at"]  # fmt: skip
     fieldsets = [
         (None, {"fields": ["owner", "name", "kpi", "options", "format", "enabled"]}),
         ("Data", {"fields": ["period", "start_date", "end_date", "facilities", "group_by"]}),
@@ -117,16 +129,13 @@ class ReportAdmin(ObjectActionsMixin, admin.ModelAdmin):
     actions = ["run_now", "send_test_email_to_me", "switch_on", "switch_off"]
     object_actions = actions
 
-    def get_queryset(self, request) -> QuerySet:
+    def base_queryset(self, request) -> QuerySet:
         latest = ReportRun.objects.filter(report=OuterRef("pk")).order_by("-created_at", "-id")
-        queryset = (
-            super().get_queryset(request).select_related("owner", "schedule__periodic_task")
+        return (
+            super().base_queryset(request).select_related("owner", "schedule__periodic_task")
             .annotate(last_run_id=Subquery(latest.values("id")[:1]),
                       last_run_status=Subquery(latest.values("status")[:1]))
         )  # fmt: skip
-        if principal_role(request.user) == Role.ADMIN:
-            return queryset
-        return queryset.filter(owner=request.user)
 
     def get_changeform_initial_data(self, request) -> dict:
         return {"owner": request.user.pk, **super().get_changeform_initial_data(request)}
@@ -141,7 +150,7 @@ class ReportAdmin(ObjectActionsMixin, admin.ModelAdmin):
 
     @admin.display(description="last run")
     def last_run(self, report: Report) -> str:
-        if report.last_run_id is None:  # annotated in get_queryset: one query for the whole page
+        if report.last_run_id is None:  # annotated in base_queryset: one query for the whole page
             return "—"
         url = reverse("admin:reports_reportrun_change", args=[report.last_run_id])
         return format_html('<a href="{}">#{} {}</a>', url, report.last_run_id, badge(report.last_run_status))
@@ -154,6 +163,23 @@ class ReportAdmin(ObjectActionsMixin, admin.ModelAdmin):
         url = reverse("admin:django_celery_beat_periodictask_change", args=[schedule.periodic_task_id])
         state = "enabled" if schedule.periodic_task.enabled else "paused"
         return format_html('<a href="{}">{}</a> ({})', url, schedule.periodic_task.name, state)
+
+    @admin.display(description="beat entry")
+    def beat_state(self, report: Report) -> str:
+        """The beat entry without a link to it, for callers who may not open the schedules."""
+        schedule = report.schedule_or_none
+        if schedule is None or schedule.periodic_task_id is None:
+            return "—"
+        return f"{schedule.periodic_task.name} ({'enabled' if schedule.periodic_task.enabled else 'paused'})"
+
+    def get_fieldsets(self, request, obj=None):
+        """The beat entry links to the schedules, which are Admins' own: others see its state."""
+        schedules = self.admin_site._registry.get(PeriodicTask)
+        if schedules is not None and schedules.has_view_permission(request):
+            return self.fieldsets
+        return [(name, {**options, "fields": ["beat_state" if field == "beat_entry" else field
+                                              for field in options["fields"]]})
+                for name, options in self.fieldsets]  # fmt: skip
 
     def save_model(self, request, obj: Report, form, change: bool) -> None:
         values = {name: form.cleaned_data[name] for name in FIELDS if name in form.cleaned_data}
@@ -226,21 +252,17 @@ class DeliveryInline(admin.TabularInline):
         return badge(delivery.status)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class HistoryAdmin(ScopedModelAdmin):
     """History: nothing here is edited by hand."""
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
+    allowed_writes = ()
 
 
 @admin.register(ReportRun)
-class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
+class ReportRunAdmin(ObjectActionsMixin, HistoryAdmin):
+    """Runs of the caller's own reports (Admins: all)."""
+
+    scope = OwnRows("report__owner_id")
     list_display = ["id", "report_link", "trigger", "status_badge", "scheduled_for", "started_at", "finished_at",
                     "rows", "size", "short_error"]  # fmt: skip
     list_filter = ["status", "trigger", "report__kpi"]
@@ -257,12 +279,6 @@ class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     def object_action_applies(self, request, obj: ReportRun, action: str) -> bool:
         return obj.deliveries.filter(status=DeliveryStatus.FAILED).exists()
-
-    def get_queryset(self, request) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if principal_role(request.user) == Role.ADMIN:
-            return queryset
-        return queryset.filter(report__owner=request.user)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, run: ReportRun) -> str:
@@ -297,7 +313,10 @@ class ReportRunAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
 
 @admin.register(ReportDelivery)
-class ReportDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdmin):
+class ReportDeliveryAdmin(ObjectActionsMixin, HistoryAdmin):
+    """Deliveries of the caller's own reports (Admins: all)."""
+
+    scope = OwnRows("run__report__owner_id")
     list_display = ["recipient", "run_link", "status_badge", "attempts", "sent_at", "updated_at", "error"]
     list_filter = ["status"]
     search_fields = ["recipient", "run__report__name"]
@@ -310,12 +329,6 @@ class ReportDeliveryAdmin(ObjectActionsMixin, ReadOnlyAdmin):
 
     def object_action_applies(self, request, obj: ReportDelivery, action: str) -> bool:
         return obj.status == DeliveryStatus.FAILED
-
-    def get_queryset(self, request) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if principal_role(request.user) == Role.ADMIN:
-            return queryset
-        return queryset.filter(run__report__owner=request.user)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, delivery: ReportDelivery) -> str:

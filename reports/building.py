@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from accounts.models import Facility
-from accounts.selectors import FacilityPermission, facility_ids_for
+from accounts.selectors import FacilityPermission, facilities_without_rows, facility_ids_for
 from analytics.catalog import KPIS, kpi_answer_for
 from analytics.params import GRANULARITIES, kpi_params_for
 from events.masking import mask_email, mask_name
@@ -68,6 +68,57 @@ class ReportDataError(Exception):
     """The report cannot be built as defined (the message says why, for the owner)."""
 
 
+class RowsRefused(ReportDataError):
+    """A row-level report covers facilities whose rows its owner may not see (aggregates only)."""
+
+    def __init__(self, owner, codes: list[str]) -> None:
+        self.codes = codes
+        places = f"facility {codes[0]}" if len(codes) == 1 else f"facilities {', '.join(codes)}"
+        super().__init__(
+            f"The report's owner ({owner.username}) no longer may see row-level data of {places}: without the "
+            "personal-data permission there it gets aggregates only, so this applications list was neither built "
+            "nor sent. Make it a KPI report, or ask an Admin for the permission."
+        )
+
+
+def row_level_codes(*, owner, kind: str, codes: list[str], named: bool) -> list[str]:
+    """The facilities of ``codes`` a report of ``kind`` covers. An `applications` list is
+    row-level data: it needs the owner's personal-data permission at each facility it names
+    (``named``), or, naming none, covers those of the owner's facilities where it holds it;
+    RowsRefused otherwise (naming the facilities without it)."""
+    if kind != APPLICATIONS or not codes:
+        return codes
+    refused = facilities_without_rows(owner, codes)
+    if refused and (named or len(refused) == len(codes)):
+        raise RowsRefused(owner, refused)
+    return [code for code in codes if code not in refused]
+
+
+def definition_rows_refused(*, owner, kind: str, facilities) -> list[str]:
+    """The facilities a report definition of ``kind`` over ``facilities`` (empty: all the
+    owner's) would give its owner rows of without the personal-data permission there; empty
+    when the definition may stand. The API and the console ask this before saving."""
+    codes = [facility.code for facility in facilities]
+    named = bool(codes)
+    if not named:
+        codes = list(Facility.objects.filter(id__in=facility_ids_for(owner, FacilityPermission.VIEW_DATA))
+                     .values_list("code", flat=True))  # fmt: skip
+    try:
+        row_level_codes(owner=owner, kind=kind, codes=codes, named=named)
+    except RowsRefused as exc:
+        return list(exc.codes)
+    return []
+
+
+def run_rows_refused(run) -> list[str]:
+    """The facilities of a built row-level run whose rows its report's owner may no longer see:
+    its file is then neither sent nor served."""
+    report = run.report
+    if report.kpi != APPLICATIONS or not run.facilities:
+        return []
+    return facilities_without_rows(report.owner, run.facilities)
+
+
 @dataclass
 class Built:
     path: Path
@@ -77,19 +128,22 @@ class Built:
     data_as_of: datetime | None
     headline: list[tuple[str, str]] = field(default_factory=list)
     suppressed: int = 0
+    perturbed: bool = False  # counts consistently perturbed for an owner without personal-data access
     unmasked: int = 0  # rows whose personal data is shown (audited)
 
 
 def report_facility_codes(report: Report) -> list[str]:
     """The facilities a run covers: the report's, limited to those its owner may see now
-    (a revoked grant drops out of the next run); all the owner's when the report names none."""
+    (a revoked grant drops out of the next run); all the owner's when the report names none.
+    A row-level report also needs the owner's personal-data permission (``row_level_codes``)."""
     queryset = Facility.objects.filter(id__in=facility_ids_for(report.owner, FacilityPermission.VIEW_DATA))
-    if report.facilities.exists():
+    named = report.facilities.exists()
+    if named:
         queryset = queryset.filter(id__in=report.facilities.values("id"))
     codes = list(queryset.order_by("code").values_list("code", flat=True))
     if not codes:
         raise ReportDataError("The report's owner may no longer see any of its facilities.")
-    return codes
+    return row_level_codes(owner=report.owner, kind=report.kpi, codes=codes, named=named)
 
 
 def report_build(*, report: Report, start: date, end: date, directory: Path, stem: str) -> Built:
@@ -138,7 +192,9 @@ def _kpi(*, report: Report, codes: list[str], start: date, end: date, path: Path
     frame, chart = kpi_frame(report.kpi, answer)
     columns = [Column(key, _title(key), _kind(key, frame[key])) for key in frame.columns]
     records = (_typed(row, columns) for row in frame.to_dict("records"))
-    definitions = _definitions(report, answer["period"], codes, answer["data_as_of"], len(answer["suppressed"]))
+    definitions = _definitions(
+        report, answer["period"], codes, answer["data_as_of"], len(answer["suppressed"]), perturbed=answer["perturbed"]
+    )
     scalars = _scalars(answer["metrics"])
     summary = [(_title(key), value, _kind(key, [value])) for key, value in scalars.items()]
     rows = _write(report, path, columns, records, definitions, chart if report.group_by != "facility" else None,
@@ -157,6 +213,7 @@ def _kpi(*, report: Report, codes: list[str], start: date, end: date, path: Path
         data_as_of=datetime.fromisoformat(as_of.replace("Z", "+00:00")) if as_of and as_of != "now" else None,
         headline=headline[:12],
         suppressed=len(answer["suppressed"]),
+        perturbed=answer["perturbed"],
     )
 
 
@@ -342,8 +399,22 @@ def _applications(*, report: Report, codes: list[str], start: date, end: date, p
 # --- shared ------------------------------------------------------------------------------
 
 
+PERTURBED_NOTE = (
+    "Counts are shifted by at most {noise} each way, the same way every time the same records are counted, so "
+    "that small groups cannot be worked out by comparing overlapping reports (rates are computed from the shifted "
+    "counts; totals are shifted on their own, so parts need not add up to them)."
+)
+
+
 def _definitions(
-    report: Report, period: dict, codes: list[str], as_of: str | None, suppressed: int, *, masked: bool = False
+    report: Report,
+    period: dict,
+    codes: list[str],
+    as_of: str | None,
+    suppressed: int,
+    *,
+    masked: bool = False,
+    perturbed: bool = False,
 ) -> list[tuple[str, str]]:
     notes = [
         ("Report", report.name),
@@ -367,6 +438,8 @@ def _definitions(
                 else "None.",
             )
         )
+        if perturbed:
+            notes.append(("Perturbed counts", PERTURBED_NOTE.format(noise=settings.PRIVACY_MAX_NOISE)))
     else:
         notes.append(("Personal data", "Masked for facilities without personal-data access." if masked else "Shown."))
     return notes

@@ -269,6 +269,14 @@ def web_process(django_db_setup, tmp_path_factory) -> Iterator[WebProcess]:
 
 @pytest.fixture
 def celery_beat_process(django_db_setup, tmp_path) -> Iterator[CeleryProcess]:
-    beat = CeleryProcess("beat", "--loglevel", "INFO", "--pidfile=", log_path=tmp_path / "beat.log")
+    """A real beat whose dispatches go to a queue of its own that no worker consumes: the
+    schedule's due entries (a refresh at :00 and :30, the sweeps) would otherwise run on the
+    session's worker and commit refresh runs under the tests that follow."""
+    import redis
+
+    queue = f"{settings.CACHES['default']['KEY_PREFIX']}-beat-unconsumed"
+    beat = CeleryProcess("beat", "--loglevel", "INFO", "--pidfile=", log_path=tmp_path / "beat.log",
+                         env={"CELERY_QUEUE": queue})  # fmt: skip
     yield beat
     beat.stop()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)

@@ -7,10 +7,13 @@ those refusals to every operation, from what the view is made of:
 
 - 400 everywhere: the input boundary (accounts.boundary) checks the path, query string and
   header values of every request; beyond it, bodies, parameters and filters are validated (an
-  unknown query parameter is refused by ``StrictFilterBackend``, on lists and lookups);
+  unknown query parameter is refused by ``StrictFilterBackend``, on lists and lookups; ordering,
+  filtering or searching by a field masked for the caller by the scope);
 - 401 when the view can challenge for credentials (it authenticates, or answers with a
   ``WWW-Authenticate`` header like the token endpoints);
-- 403 when a permission or the action's capability can refuse the caller;
+- 403 when a permission or the action's capability can refuse the caller; on reads of row-level
+  data (a viewset whose ``FacilityScope`` is ``row_level``) also when the rows are of a facility
+  whose personal-data permission the caller lacks (aggregates only, accounts.api.base);
 - 404 for an object looked up by a path parameter, and for a page or cursor past the end;
 - 409 on writes: a DELETE of an object other records still refer to, or a write that lost a
   race with another request over the same row;
@@ -102,6 +105,20 @@ SERVER_ERRORS: dict[int, str] = {
     414: "The request line (path and query string) is longer than the web server reads (gunicorn: 4094 bytes).",
 }
 COMPONENTS = {"Error": ERROR, "ValidationError": VALIDATION_ERROR}
+# Reads of row-level data (accounts.api.base.FacilityScope): what else their 400 and 403 say.
+READ_ACTIONS = {"list", "retrieve"}
+ROW_LEVEL_FORBIDDEN = (
+    "The caller's role may not do this; or the rows asked for are of a facility where the caller lacks the "
+    'personal-data permission: aggregates only there (`{"detail": ..., "code": "aggregates_only"}`, naming the '
+    "facilities). A list covers the facilities where the caller holds the permission; it is refused when filtered "
+    "(`facility=`) to one without it, or when the caller holds it at none of its facilities. An object outside the "
+    "caller's facilities is a 404."
+)
+MASKED_INVALID = (
+    "Invalid input; nothing was changed. Ordering, filtering or searching by a field masked for the caller "
+    "({fields}) while the request covers a facility where the caller lacks the personal-data permission is refused, "
+    "naming the field."
+)
 
 
 class AutoSchema(SpectacularAutoSchema):
@@ -113,8 +130,9 @@ class AutoSchema(SpectacularAutoSchema):
             return None
         responses = operation["responses"]
         declared = {int(code) for code in responses if code.isdigit() and int(code) >= 400}
+        rules = self.error_descriptions()
         for status in sorted(self.error_statuses(operation) | declared):
-            responses[str(status)] = self._error_response(status, responses.get(str(status)))
+            responses[str(status)] = self._error_response(status, responses.get(str(status)), rules.get(status))
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
@@ -147,6 +165,19 @@ class AutoSchema(SpectacularAutoSchema):
             statuses.add(429)
         return statuses
 
+    def error_descriptions(self) -> dict[int, str]:
+        """Descriptions of errors this operation gives for reasons of its own view's make (a view's
+        own declaration still wins)."""
+        if getattr(self.view, "action", None) not in READ_ACTIONS:
+            return {}
+        described: dict[int, str] = {}
+        if getattr(getattr(self.view, "scope", None), "row_level", False):
+            described[403] = ROW_LEVEL_FORBIDDEN
+        masked = sorted(getattr(self.view, "masked_fields", ()))
+        if masked:
+            described[400] = MASKED_INVALID.format(fields=", ".join(masked))
+        return described
+
     def _challenges(self) -> bool:
         try:
             return bool(self.view.get_authenticate_header(self.view.request))
@@ -166,9 +197,10 @@ class AutoSchema(SpectacularAutoSchema):
         self.registry.register_on_missing(component)
         return component.ref
 
-    def _error_response(self, status: int, declared: dict | None) -> dict:
-        """The shared response for ``status``; a view's own declaration of it is kept: its
-        description, and its body next to the shared one."""
+    def _error_response(self, status: int, declared: dict | None, rule: str | None = None) -> dict:
+        """The shared response for ``status`` (described by ``rule`` when the view's make says
+        more); a view's own declaration of it is kept: its description, and its body next to
+        the shared one."""
         if status in SERVER_ERRORS:
             return {"description": SERVER_ERRORS[status], "content": {"text/html": {"schema": {"type": "string"}}}}
         name, description, headers = ERRORS.get(status, ("Error", "", {}))
@@ -180,7 +212,7 @@ class AutoSchema(SpectacularAutoSchema):
         schema = shared if own is None or own == shared else {"anyOf": [own, shared]}
         response: dict[str, Any] = {
             **declared,
-            "description": declared.get("description") or description,
+            "description": declared.get("description") or rule or description,
             "content": {**declared.get("content", {}), "application/json": {**media, "schema": schema}},
         }
         if headers:

@@ -62,7 +62,7 @@ class FacilityViewSet(
 
     queryset = Facility.objects.all()
     serializer_class = FacilitySerializer
-    scope = FacilityScope("id")
+    scope = FacilityScope("id", row_level=False)  # the facilities themselves: no rows about people
     capabilities = {**ScopedGenericViewSet.capabilities, **ADMIN_WRITES}
     lookup_field = "code"
     filterset_class = FacilityFilter

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from analytics.privacy import Breakdown, Count, Mean, Money, Rate, round2, round4
+from analytics.privacy import Breakdown, Count, Mean, Money, Tally, round2, round4
 from analytics.selectors.base import (
     OVERALL,
     SECONDS_PER_DAY,
@@ -59,7 +59,9 @@ def kpi_compliance(*, facility_ids: list[int], start: date, end: date, fresh: bo
             fetch(
                 f"""
                 SELECT {key}, status, severity, sum(checks), sum(score_sum),
-                       coalesce(sum(checks) FILTER (WHERE expires_on > %(end)s AND expires_on <= %(end)s + 30), 0)
+                       coalesce(sum(checks) FILTER (WHERE expires_on > %(end)s AND expires_on <= %(end)s + 30), 0),
+                       sum(checks_keys),
+                       coalesce(sum(checks_keys) FILTER (WHERE expires_on > %(end)s AND expires_on <= %(end)s + 30), 0)
                 FROM {source("compliance_daily", fresh=fresh)}
                 WHERE facility_id = ANY(%(ids)s) AND checked_date BETWEEN %(start)s AND %(end)s
                 GROUP BY {group} status, severity
@@ -76,25 +78,26 @@ def kpi_compliance(*, facility_ids: list[int], start: date, end: date, fresh: bo
 
 
 def compliance_metrics(rows: list) -> dict:
-    by_status = dict.fromkeys(ComplianceStatus.values, 0)
-    violations = {severity: 0 for severity in ComplianceSeverity.values if severity != "none"}
-    checks = score = expiring = 0
-    for status, severity, count, score_sum, expiring_count in rows:
-        by_status[status] += int(count)
-        checks += int(count)
+    by_status = {status: Tally() for status in ComplianceStatus.values}
+    violations = {severity: Tally() for severity in ComplianceSeverity.values if severity != "none"}
+    checks, expiring = Tally(), Tally()
+    score = 0
+    for status, severity, count, score_sum, expiring_count, keys, expiring_keys in rows:
+        by_status[status].add(int(count), int(keys))
+        checks.add(int(count), int(keys))
         score += int(score_sum or 0)
-        expiring += int(expiring_count)
+        expiring.add(int(expiring_count), int(expiring_keys))
         if status == ComplianceStatus.VIOLATION and severity in violations:
-            violations[severity] += int(count)
+            violations[severity].add(int(count), int(keys))
     return {
-        "checks": Count(checks),
-        "compliant": Count(by_status["compliant"]),
-        "compliance_rate": Rate(by_status["compliant"], checks),
-        "violations": Count(by_status["violation"]),
-        "violations_by_severity": Breakdown({severity: Count(n) for severity, n in violations.items()}),
-        "avg_score": Mean(round2(score / checks) if checks else None, checks),
-        "by_status": Breakdown({status: Count(n) for status, n in by_status.items()}),
-        "expiring_within_30_days": Count(expiring),
+        "checks": checks.count(),
+        "compliant": by_status["compliant"].count(),
+        "compliance_rate": by_status["compliant"].rate_of(checks),
+        "violations": by_status["violation"].count(),
+        "violations_by_severity": Breakdown({severity: tally.count() for severity, tally in violations.items()}),
+        "avg_score": checks.mean(round2(score / checks.n) if checks.n else None),
+        "by_status": Breakdown({status: tally.count() for status, tally in by_status.items()}),
+        "expiring_within_30_days": expiring.count(),
     }
 
 
@@ -120,7 +123,9 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
             fetch(
                 f"""
                 SELECT {key}, coalesce(sum(revenue), 0), coalesce(sum(invoices), 0),
-                       coalesce(sum(placements) FILTER (WHERE prev_date IS NULL OR prev_date < %(start)s), 0)
+                       coalesce(sum(placements) FILTER (WHERE prev_date IS NULL OR prev_date < %(start)s), 0),
+                       coalesce(sum(invoices_keys), 0),
+                       coalesce(sum(placements_keys) FILTER (WHERE prev_date IS NULL OR prev_date < %(start)s), 0)
                 FROM {revenue}
                 WHERE facility_id = ANY(%(ids)s) AND issued_date BETWEEN %(start)s AND %(end)s
                 {"GROUP BY " + group if group else ""}
@@ -145,7 +150,7 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
         active = keyed(
             fetch(
                 f"""
-                SELECT {key}, count(*)
+                SELECT {key}, count(*), sum(privacy_key)
                 FROM {source("placements", fresh=fresh)}
                 WHERE facility_id = ANY(%(ids)s) AND start_date <= %(end)s
                   AND (end_date IS NULL OR end_date >= %(start)s)
@@ -157,7 +162,9 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
         return {"totals": totals, "monthly": monthly, "active": active}
 
     def build(found: dict, key) -> dict:
-        total, invoices, placements = (found["totals"].get(key) or [(0, 0, 0)])[0]
+        total, invoices, placements, invoices_keys, placements_keys = (found["totals"].get(key) or [(0,) * 5])[0]
+        active, active_keys = (found["active"].get(key) or [(0, 0)])[0]
+        invoiced = Tally(int(placements), int(placements_keys))
         by_month = {row[0]: Decimal(row[1]) for row in found["monthly"].get(key, [])}
         series, previous = [], by_month.get(previous_month)
         for month in months:
@@ -165,14 +172,13 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
             growth = round4(float(value / previous) - 1) if previous else None
             series.append({"month": month.strftime("%Y-%m"), "revenue": Money(value), "growth": growth})
             previous = value
-        placements = int(placements)
         return {
             "total_revenue": Money(Decimal(total)),
-            "invoices": Count(int(invoices)),
-            "placements_invoiced": Count(placements),
-            "avg_revenue_per_placement": Mean(round2(Decimal(total) / placements) if placements else None, placements),
+            "invoices": Count(int(invoices), int(invoices_keys)),
+            "placements_invoiced": invoiced.count(),
+            "avg_revenue_per_placement": invoiced.mean(round2(Decimal(total) / invoiced.n) if invoiced.n else None),
             "by_month": series,
-            "active_placements": Count(int((found["active"].get(key) or [(0,)])[0][0])),
+            "active_placements": Count(int(active), int(active_keys or 0)),
         }
 
     def rows() -> dict:
@@ -208,7 +214,7 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
             "skills": keyed(
                 fetch(
                     f"""
-                    SELECT {key}, skill, count(*)
+                    SELECT {key}, skill, count(*), sum(privacy_key)
                     FROM {jobs}, unnest(skills) AS skill
                     WHERE facility_id = ANY(%(ids)s) AND opened_date BETWEEN %(start)s AND %(end)s
                     GROUP BY {group} skill
@@ -219,7 +225,7 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
             "candidates": keyed(
                 fetch(
                     f"""
-                    SELECT {key}, skill, sum(candidates)
+                    SELECT {key}, skill, sum(candidates), sum(candidates_keys)
                     FROM {source("candidate_skills", fresh=fresh)}
                     WHERE facility_id = ANY(%(ids)s) AND registered_date <= %(end)s
                     GROUP BY {group} skill
@@ -230,7 +236,7 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
             "specialties": keyed(
                 fetch(
                     f"""
-                    SELECT {key}, specialty, count(*), avg(bill_rate)
+                    SELECT {key}, specialty, count(*), avg(bill_rate), sum(privacy_key)
                     FROM {jobs}
                     WHERE facility_id = ANY(%(ids)s) AND opened_date BETWEEN %(start)s AND %(end)s
                     GROUP BY {group} specialty
@@ -241,26 +247,29 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
         }
 
     def build(found: dict, key) -> dict:
-        candidates = {skill: int(n) for skill, n in found["candidates"].get(key, [])}
-        top = sorted(((int(n), skill) for skill, n in found["skills"].get(key, [])), key=lambda p: (-p[0], p[1]))[:20]
+        candidates = {skill: Tally(int(n), int(keys)) for skill, n, keys in found["candidates"].get(key, [])}
+        top = sorted(
+            ((Tally(int(n), int(keys)), skill) for skill, n, keys in found["skills"].get(key, [])),
+            key=lambda pair: (-pair[0].n, pair[1]),
+        )[:20]
         specialties = sorted(found["specialties"].get(key, []), key=lambda row: (-row[1], row[0]))
         return {
             "demand": [
                 {
                     "skill": skill,
-                    "jobs": Count(jobs_count),
-                    "candidates": Count(candidates.get(skill, 0)),
-                    "gap_ratio": Rate(jobs_count, candidates.get(skill, 0)),
+                    "jobs": jobs_count.count(),
+                    "candidates": candidates.get(skill, Tally()).count(),
+                    "gap_ratio": jobs_count.rate_of(candidates.get(skill, Tally())),
                 }
                 for jobs_count, skill in top
             ],
             "bill_rate_by_specialty": [
                 {
                     "specialty": specialty,
-                    "jobs": Count(int(count)),
-                    "mean_bill_rate": Mean(round2(mean) if mean is not None else None, int(count)),
+                    "jobs": Count(int(count), int(keys)),
+                    "mean_bill_rate": Mean(round2(mean) if mean is not None else None, int(count), int(keys)),
                 }
-                for specialty, count, mean in specialties
+                for specialty, count, mean, keys in specialties
             ],
         }
 
@@ -287,7 +296,8 @@ def kpi_performance(*, facility_ids: list[int], start: date, end: date, fresh: b
             fetch(
                 f"""
                 SELECT {key}, source, sum(applications),
-                       coalesce(sum(applications) FILTER (WHERE furthest_stage = 4), 0)
+                       coalesce(sum(applications) FILTER (WHERE furthest_stage = 4), 0),
+                       sum(applications_keys), coalesce(sum(applications_keys) FILTER (WHERE furthest_stage = 4), 0)
                 FROM {source("pipeline_cohort", fresh=fresh)}
                 WHERE facility_id = ANY(%(ids)s) AND applied_date BETWEEN %(start)s AND %(end)s
                 GROUP BY {group} source
@@ -298,7 +308,7 @@ def kpi_performance(*, facility_ids: list[int], start: date, end: date, fresh: b
         speed = keyed(
             fetch(
                 f"""
-                SELECT {key}, source, count(*), avg(seconds_to_hire)
+                SELECT {key}, source, count(*), avg(seconds_to_hire), sum(privacy_key)
                 FROM {source("hires", fresh=fresh)}
                 WHERE facility_id = ANY(%(ids)s) AND applied_date BETWEEN %(start)s AND %(end)s
                 GROUP BY {group} source
@@ -312,7 +322,8 @@ def kpi_performance(*, facility_ids: list[int], start: date, end: date, fresh: b
             recruiters = keyed(
                 fetch(
                     f"""
-                    SELECT {key}, actor, sum(status_changes), sum(hires), sum(seconds_to_hire_sum)
+                    SELECT {key}, actor, sum(status_changes), sum(hires), sum(seconds_to_hire_sum),
+                           sum(status_changes_keys), sum(hires_keys)
                     FROM {source("recruiter_daily", fresh=fresh)}
                     WHERE facility_id = ANY(%(ids)s) AND occurred_date BETWEEN %(start)s AND %(end)s
                     GROUP BY {group} actor
@@ -339,7 +350,8 @@ def _recruiters_everywhere(start: date, end: date, *, fresh: bool) -> dict:
     return keyed(
         fetch(
             f"""
-            SELECT NULL::bigint, 1, actor, sum(status_changes), sum(hires), sum(seconds_to_hire_sum)
+            SELECT NULL::bigint, 1, actor, sum(status_changes), sum(hires), sum(seconds_to_hire_sum),
+                   sum(status_changes_keys), sum(hires_keys)
             FROM {source("recruiter_totals", fresh=fresh)}
             WHERE {" OR ".join(conditions)}
             GROUP BY actor
@@ -350,30 +362,31 @@ def _recruiters_everywhere(start: date, end: date, *, fresh: bool) -> dict:
 
 
 def _performance_metrics(found: dict, key) -> dict:
-    mean_by_source = {src: (int(n), mean) for src, n, mean in found["speed"].get(key, [])}
+    mean_by_source = {src: (Tally(int(n), int(keys)), mean) for src, n, mean, keys in found["speed"].get(key, [])}
     by_source = []
-    for src, applications, hires in found["cohort"].get(key, []):
-        n, mean = mean_by_source.get(src, (0, None))
+    for src, applications, hires, applications_keys, hires_keys in found["cohort"].get(key, []):
+        hired, mean = mean_by_source.get(src, (Tally(), None))
+        applied, reached = Tally(int(applications), int(applications_keys)), Tally(int(hires), int(hires_keys))
         by_source.append(
             {
                 "source": src,
-                "applications": Count(int(applications)),
-                "hires": Count(int(hires)),
-                "hire_rate": Rate(int(hires), int(applications)),
-                "time_to_hire_days": Mean(None if mean is None else round2(float(mean) / SECONDS_PER_DAY), n),
+                "applications": applied.count(),
+                "hires": reached.count(),
+                "hire_rate": reached.rate_of(applied),
+                "time_to_hire_days": hired.mean(None if mean is None else round2(float(mean) / SECONDS_PER_DAY)),
             }
         )
     by_source.sort(key=lambda row: (-row["hires"].value, row["source"]))
     by_recruiter = [
         {
             "recruiter": actor,
-            "status_changes": Count(int(changes)),
-            "hires": Count(int(hires)),
+            "status_changes": Count(int(changes), int(changes_keys)),
+            "hires": Count(int(hires), int(hires_keys)),
             "time_to_hire_days": Mean(
-                round2(float(seconds) / int(hires) / SECONDS_PER_DAY) if hires else None, int(hires)
+                round2(float(seconds) / int(hires) / SECONDS_PER_DAY) if hires else None, int(hires), int(hires_keys)
             ),
         }
-        for actor, changes, hires, seconds in found["recruiters"].get(key, [])
+        for actor, changes, hires, seconds, changes_keys, hires_keys in found["recruiters"].get(key, [])
     ]
     by_recruiter.sort(key=lambda row: (-row["hires"].value, row["recruiter"]))
     return {"by_source": by_source, "by_recruiter": by_recruiter}

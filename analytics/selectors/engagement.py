@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from analytics.privacy import Count, Mean, Rate, round2, round4
+from analytics.privacy import Count, PerUnit, Tally
 from analytics.selectors.base import (
     OVERALL,
     ByFacility,
@@ -41,16 +41,15 @@ def kpi_engagement(
     period_days = days_in(start, end)
 
     def build(activity: tuple, type_rows: list, cohorts: list) -> dict:
-        actor_day_count, period_actors, wau, mau = activity
-        dau = actor_day_count / period_days
-        type_counts = sorted(((int(n), t) for t, n in type_rows), key=lambda p: (-p[0], p[1]))[:20]
+        actor_days, period_actors, wau, mau = activity
+        type_counts = sorted(((int(n), t, int(keys)) for t, n, keys in type_rows), key=lambda p: (-p[0], p[1]))[:20]
         return {
             # A mean of daily distinct actors; hidden when the period's actors are too few.
-            "dau": Mean(round2(dau), period_actors),
-            "wau": Count(wau),
-            "mau": Count(mau),
-            "stickiness": Mean(round4(dau / mau) if mau else None, mau),
-            "events_by_type": {event_type: Count(n) for n, event_type in type_counts},
+            "dau": PerUnit(actor_days.n, actor_days.keys, period_days, period_actors.n, period_actors.keys),
+            "wau": wau.count(),
+            "mau": mau.count(),
+            "stickiness": PerUnit(actor_days.n, actor_days.keys, period_days, mau.n, mau.keys, per_n=True),
+            "events_by_type": {event_type: Count(n, keys) for n, event_type, keys in type_counts},
             "retention": cohorts,
         }
 
@@ -59,7 +58,8 @@ def kpi_engagement(
             return {}
         activity = _facility_activity(scope, fresh=fresh)
         facility_types = _event_types(scope, fresh=fresh, by_facility=True)
-        return {key: build(activity.get(key, (0, 0, 0, 0)), facility_types.get(key, []), []) for key in ids}
+        nothing = (Tally(), Tally(), Tally(), Tally())
+        return {key: build(activity.get(key, nothing), facility_types.get(key, []), []) for key in ids}
 
     return ByFacility(build(overall, types.get(OVERALL, []), retention), rows)
 
@@ -68,12 +68,16 @@ def engagement_headline(*, facility_ids: list[int], start: date, end: date, fres
     """The overall ``dau`` and ``mau`` of kpi_engagement alone (the headline needs no more)."""
     scope = {"ids": list(facility_ids), "start": start, "end": end, "week": end - timedelta(days=6),
              "month": end - timedelta(days=29)}  # fmt: skip
-    actor_day_count, period_actors, _, mau = _overall_activity(scope, fresh=fresh)
-    return {"dau": Mean(round2(actor_day_count / days_in(start, end)), period_actors), "mau": Count(mau)}
+    actor_days, period_actors, _, mau = _overall_activity(scope, fresh=fresh)
+    return {
+        "dau": PerUnit(actor_days.n, actor_days.keys, days_in(start, end), period_actors.n, period_actors.keys),
+        "mau": mau.count(),
+    }
 
 
-def _overall_activity(scope: dict, *, fresh: bool) -> tuple[int, int, int, int]:
-    """(actor-days in the period, actors in the period, WAU, MAU) over the scope."""
+def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally, Tally]:
+    """(actor-days in the period, actors in the period, WAU, MAU) over the scope, each with the
+    sum of its actors' keys (an actor-day is keyed by its actor)."""
     sets = source("actor_day_sets", fresh=fresh)
     first = min(scope["start"], scope["month"])
     if covers_every_facility(scope["ids"]):
@@ -81,72 +85,96 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[int, int, int, int]:
         row = fetch(
             f"""
             SELECT coalesce(sum(actors) FILTER (WHERE local_date >= %(start)s), 0),
+                   coalesce(sum(actors_keys) FILTER (WHERE local_date >= %(start)s), 0),
                    coalesce(sum(actors) FILTER (WHERE local_date >= %(start)s
                                                   AND (prev_date IS NULL OR prev_date < %(start)s)), 0),
+                   coalesce(sum(actors_keys) FILTER (WHERE local_date >= %(start)s
+                                                       AND (prev_date IS NULL OR prev_date < %(start)s)), 0),
                    coalesce(sum(actors) FILTER (WHERE local_date >= %(week)s
                                                   AND (prev_date IS NULL OR prev_date < %(week)s)), 0),
+                   coalesce(sum(actors_keys) FILTER (WHERE local_date >= %(week)s
+                                                       AND (prev_date IS NULL OR prev_date < %(week)s)), 0),
                    coalesce(sum(actors) FILTER (WHERE local_date >= %(month)s
-                                                  AND (prev_date IS NULL OR prev_date < %(month)s)), 0)
+                                                  AND (prev_date IS NULL OR prev_date < %(month)s)), 0),
+                   coalesce(sum(actors_keys) FILTER (WHERE local_date >= %(month)s
+                                                       AND (prev_date IS NULL OR prev_date < %(month)s)), 0)
             FROM {sets}
             WHERE local_date BETWEEN %(first)s AND %(end)s
             """,  # noqa: S608 - view names come from the registry
             {**scope, "first": first},
         )[0]
-        return tuple(int(value) for value in row)
+        values = [int(value) for value in row]
+        return tuple(Tally(values[i], values[i + 1]) for i in range(0, 8, 2))  # type: ignore[return-value]
     actor_days = fetch(
         f"""
-        SELECT coalesce(sum(actors), 0) FROM {sets}
+        SELECT coalesce(sum(actors), 0), coalesce(sum(actors_keys), 0) FROM {sets}
         WHERE local_date BETWEEN %(start)s AND %(end)s AND (unscoped OR facility_ids && %(ids)s::bigint[])
         """,  # noqa: S608
         scope,
-    )[0][0]
+    )[0]
     days = source("actor_days", fresh=fresh)
     period_actors = fetch(
-        f"SELECT count(DISTINCT actor) FROM {days} WHERE {IN_SCOPE} AND local_date BETWEEN %(start)s AND %(end)s",  # noqa: S608
-        scope,
-    )[0][0]
-    wau, mau = fetch(
         f"""
-        SELECT count(*) FILTER (WHERE last_day >= %(week)s), count(*)
-        FROM (SELECT actor, max(local_date) AS last_day FROM {days}
+        SELECT count(*), coalesce(sum(actor_key), 0)
+        FROM (SELECT actor, min(actor_key) AS actor_key FROM {days}
+              WHERE {IN_SCOPE} AND local_date BETWEEN %(start)s AND %(end)s GROUP BY actor) active
+        """,  # noqa: S608
+        scope,
+    )[0]
+    wau, wau_keys, mau, mau_keys = fetch(
+        f"""
+        SELECT count(*) FILTER (WHERE last_day >= %(week)s),
+               coalesce(sum(actor_key) FILTER (WHERE last_day >= %(week)s), 0), count(*), coalesce(sum(actor_key), 0)
+        FROM (SELECT actor, max(local_date) AS last_day, min(actor_key) AS actor_key FROM {days}
               WHERE {IN_SCOPE} AND local_date BETWEEN %(month)s AND %(end)s GROUP BY actor) recent
         """,  # noqa: S608
         scope,
     )[0]
-    return int(actor_days), int(period_actors), int(wau), int(mau)
+    return (
+        Tally(int(actor_days[0]), int(actor_days[1])),
+        Tally(int(period_actors[0]), int(period_actors[1])),
+        Tally(int(wau), int(wau_keys)),
+        Tally(int(mau), int(mau_keys)),
+    )
 
 
 def _facility_activity(scope: dict, *, fresh: bool) -> dict:
     """{facility id: (actor-days, actors in the period, WAU, MAU)} counting that facility's events."""
-    figures: dict = defaultdict(lambda: [0, 0, 0, 0])
-    for facility_id, actor_days in fetch(
+    figures: dict = defaultdict(lambda: [Tally(), Tally(), Tally(), Tally()])
+    for facility_id, actor_days, keys in fetch(
         f"""
-        SELECT facility_id, sum(actors)
+        SELECT facility_id, sum(actors), sum(actors_keys)
         FROM {source("actor_day_sets", fresh=fresh)}, unnest(facility_ids) AS facility_id
         WHERE local_date BETWEEN %(start)s AND %(end)s AND facility_id = ANY(%(ids)s)
         GROUP BY facility_id
         """,  # noqa: S608
         scope,
     ):
-        figures[facility_id][0] = int(actor_days)
+        figures[facility_id][0] = Tally(int(actor_days), int(keys))
     days = source("actor_days", fresh=fresh)
-    for facility_id, actors in fetch(
+    for facility_id, actors, keys in fetch(
         f"""
-        SELECT facility_id, count(*) FROM (SELECT DISTINCT facility_id, actor FROM {days}
-        WHERE facility_id = ANY(%(ids)s) AND local_date BETWEEN %(start)s AND %(end)s) a GROUP BY facility_id
-        """,  # noqa: S608
-        scope,
-    ):
-        figures[facility_id][1] = int(actors)
-    for facility_id, wau, mau in fetch(
-        f"""
-        SELECT facility_id, count(DISTINCT actor) FILTER (WHERE local_date >= %(week)s), count(DISTINCT actor)
-        FROM {days} WHERE facility_id = ANY(%(ids)s) AND local_date BETWEEN %(month)s AND %(end)s
+        SELECT facility_id, count(*), sum(actor_key)
+        FROM (SELECT facility_id, actor, min(actor_key) AS actor_key FROM {days}
+              WHERE facility_id = ANY(%(ids)s) AND local_date BETWEEN %(start)s AND %(end)s
+              GROUP BY facility_id, actor) a
         GROUP BY facility_id
         """,  # noqa: S608
         scope,
     ):
-        figures[facility_id][2:] = [int(wau), int(mau)]
+        figures[facility_id][1] = Tally(int(actors), int(keys))
+    for facility_id, wau, wau_keys, mau, mau_keys in fetch(
+        f"""
+        SELECT facility_id, count(*) FILTER (WHERE last_day >= %(week)s),
+               coalesce(sum(actor_key) FILTER (WHERE last_day >= %(week)s), 0), count(*), sum(actor_key)
+        FROM (SELECT facility_id, actor, max(local_date) AS last_day, min(actor_key) AS actor_key FROM {days}
+              WHERE facility_id = ANY(%(ids)s) AND local_date BETWEEN %(month)s AND %(end)s
+              GROUP BY facility_id, actor) recent
+        GROUP BY facility_id
+        """,  # noqa: S608
+        scope,
+    ):
+        figures[facility_id][2:] = [Tally(int(wau), int(wau_keys)), Tally(int(mau), int(mau_keys))]
     return {key: tuple(values) for key, values in figures.items()}
 
 
@@ -156,7 +184,7 @@ def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     return keyed(
         fetch(
             f"""
-            SELECT {key}, type, sum(events)
+            SELECT {key}, type, sum(events), sum(events_keys)
             FROM {source("event_types_daily", fresh=fresh)}
             WHERE {facility_filter} AND local_date BETWEEN %(start)s AND %(end)s
             GROUP BY {group}
@@ -173,7 +201,8 @@ def _retention(scope: dict, *, fresh: bool) -> list[dict]:
     params = {**scope, "week0": week_start(start), "last": end + timedelta(weeks=5)}
     firsts = fetch(
         f"""
-        SELECT actor, date_trunc('week', min(first_date))::date FROM {source("actor_first_seen", fresh=fresh)}
+        SELECT actor, date_trunc('week', min(first_date))::date, min(actor_key)
+        FROM {source("actor_first_seen", fresh=fresh)}
         WHERE {IN_SCOPE} GROUP BY actor
         HAVING date_trunc('week', min(first_date))::date BETWEEN %(start)s AND %(end)s
         """,  # noqa: S608
@@ -186,24 +215,27 @@ def _retention(scope: dict, *, fresh: bool) -> list[dict]:
         SELECT DISTINCT actor, date_trunc('week', local_date)::date FROM {source("actor_days", fresh=fresh)}
         WHERE {IN_SCOPE} AND actor = ANY(%(actors)s) AND local_date BETWEEN %(week0)s AND %(last)s
         """,  # noqa: S608
-        {**params, "actors": [actor for actor, _ in firsts]},
+        {**params, "actors": [actor for actor, _, _ in firsts]},
     )
     active = defaultdict(set)
     for actor, week in weeks:
         active[actor].add(week)
-    cohorts = defaultdict(set)
-    for actor, week in firsts:
-        cohorts[week].add(actor)
+    cohorts = defaultdict(dict)
+    for actor, week, actor_key in firsts:
+        cohorts[week][actor] = int(actor_key)
     result = []
     for week in sorted(cohorts):
         members = cohorts[week]
+        size = Tally.total((1, key) for key in members.values())
         iso = week.isocalendar()
         result.append(
             {
                 "week": f"{iso.year}-W{iso.week:02d}",
-                "size": Count(len(members)),
+                "size": size.count(),
                 "retained": [
-                    Rate(sum(1 for a in members if week + timedelta(weeks=k) in active[a]), len(members))
+                    Tally.total(
+                        (1, key) for a, key in members.items() if week + timedelta(weeks=k) in active[a]
+                    ).rate_of(size)
                     for k in range(1, 5)
                 ],
             }

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from analytics.privacy import Breakdown, Count, Mean, Rate, round2
+from analytics.privacy import Breakdown, Rate, Tally, round2
 from analytics.selectors.base import OVERALL, ByFacility, covers_every_facility, fetch, keyed, source
 from events.models.records import Channel
 
@@ -30,8 +30,8 @@ def kpi_outreach(
         replies, median = _median_everywhere(scope, fresh=fresh)
         conversion = _conversion_everywhere(scope, fresh=fresh)
     else:
-        replies, median = _medians(scope, fresh=fresh, by_facility=False).get(OVERALL, (0, None))
-        conversion = _conversion(scope, fresh=fresh, by_facility=False).get(OVERALL, (0, 0))
+        replies, median = _medians(scope, fresh=fresh, by_facility=False).get(OVERALL, (Tally(), None))
+        conversion = _conversion(scope, fresh=fresh, by_facility=False).get(OVERALL, (Tally(), Tally()))
     overall = _metrics(counts.get(OVERALL, []), (replies, median), conversion)
 
     def rows() -> dict:
@@ -41,7 +41,10 @@ def kpi_outreach(
         medians = _medians(scope, fresh=fresh, by_facility=True)
         conversion = _conversion(scope, fresh=fresh, by_facility=True)
         return {
-            key: _metrics(counts.get(key, []), medians.get(key, (0, None)), conversion.get(key, (0, 0))) for key in ids
+            key: _metrics(
+                counts.get(key, []), medians.get(key, (Tally(), None)), conversion.get(key, (Tally(), Tally()))
+            )
+            for key in ids
         }
 
     return ByFacility(overall, rows)
@@ -51,26 +54,31 @@ def outreach_response_rate(*, facility_ids: list[int], start: date, end: date, f
     """The overall ``response_rate`` of kpi_outreach alone (the headline needs no more)."""
     scope = {"ids": list(facility_ids), "start": start, "end": end}
     rows = _counts(scope, fresh=fresh, by_facility=False).get(OVERALL, [])
-    return Rate(sum(int(replied) for _, _, replied in rows), sum(int(sent) for _, sent, _ in rows))
+    sent = Tally.total((int(row[1]), int(row[3])) for row in rows)
+    replied = Tally.total((int(row[2]), int(row[4])) for row in rows)
+    return replied.rate_of(sent)
 
 
 def _metrics(channel_rows: list, reply_median: tuple, conversion: tuple) -> dict:
-    channels = {channel: [0, 0] for channel in Channel.values}
-    for channel, sent, replied in channel_rows:
-        channels[channel] = [int(sent), int(replied)]
-    sent = sum(s for s, _ in channels.values())
-    replied = sum(r for _, r in channels.values())
+    channels = {channel: (Tally(), Tally()) for channel in Channel.values}
+    for channel, sent, replied, sent_keys, replied_keys in channel_rows:
+        channels[channel] = (Tally(int(sent), int(sent_keys)), Tally(int(replied), int(replied_keys)))
+    sent = Tally.total((s.n, s.keys) for s, _ in channels.values())
+    replied = Tally.total((r.n, r.keys) for _, r in channels.values())
     replies, median = reply_median
     messaged, applied = conversion
     return {
-        "sent": Count(sent),
-        "replied": Count(replied),
-        "response_rate": Rate(replied, sent),
-        "median_response_hours": Mean(None if median is None else round2(median / 3600), int(replies)),
+        "sent": sent.count(),
+        "replied": replied.count(),
+        "response_rate": replied.rate_of(sent),
+        "median_response_hours": replies.mean(None if median is None else round2(median / 3600)),
         "by_channel": Breakdown(
-            {c: {"sent": Count(s), "replied": Count(r), "response_rate": Rate(r, s)} for c, (s, r) in channels.items()}
+            {
+                c: {"sent": s.count(), "replied": r.count(), "response_rate": r.rate_of(s)}
+                for c, (s, r) in channels.items()
+            }
         ),
-        "outreach_to_application_rate": Rate(int(applied), int(messaged)),
+        "outreach_to_application_rate": applied.rate_of(messaged),
     }
 
 
@@ -84,7 +92,7 @@ def _counts(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     return keyed(
         fetch(
             f"""
-            SELECT {key}, channel, sum(sent), sum(replied)
+            SELECT {key}, channel, sum(sent), sum(replied), sum(sent_keys), sum(replied_keys)
             FROM {source("outreach_daily", fresh=fresh)}
             WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
             GROUP BY {group} channel
@@ -99,39 +107,41 @@ def _medians(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     key, _ = _grouping(by_facility)
     rows = fetch(
         f"""
-        SELECT {key}, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_reply)
+        SELECT {key}, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_reply), sum(privacy_key)
         FROM {source("outreach_replies", fresh=fresh)}
         WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
         {"GROUP BY facility_id" if by_facility else ""}
         """,  # noqa: S608
         scope,
     )
-    return {k: v[0] for k, v in keyed(rows).items() if v[0][0]}
+    return {k: (Tally(int(n), int(keys)), median) for k, [(n, median, keys)] in keyed(rows).items() if n}
 
 
-def _median_everywhere(scope: dict, *, fresh: bool) -> tuple[int, float | None]:
+def _median_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, float | None]:
     """The exact median response (seconds) of every reply to a message sent in the period, as
     percentile_cont(0.5) computes it: the values at the two middle ranks, interpolated."""
     buckets = fetch(
         f"""
-        SELECT bucket, sum(replies), min(low), max(high) FROM {source("reply_histogram", fresh=fresh)}
+        SELECT bucket, sum(replies), min(low), max(high), sum(replies_keys)
+        FROM {source("reply_histogram", fresh=fresh)}
         WHERE sent_date BETWEEN %(start)s AND %(end)s GROUP BY bucket ORDER BY bucket
         """,  # noqa: S608
         scope,
     )
     total = sum(int(row[1]) for row in buckets)
+    keys = sum(int(row[4]) for row in buckets)
     if not total:
-        return 0, None
+        return Tally(), None
     lower_rank, upper_rank = (total - 1) // 2, total // 2  # 0-based ranks around the middle
     values = [_value_at(rank, buckets, scope, fresh=fresh) for rank in (lower_rank, upper_rank)]
     fraction = (total - 1) / 2 - lower_rank
-    return total, float(values[0]) + (float(values[1]) - float(values[0])) * fraction
+    return Tally(total, keys), float(values[0]) + (float(values[1]) - float(values[0])) * fraction
 
 
 def _value_at(rank: int, buckets: list, scope: dict, *, fresh: bool) -> int:
     """The reply time at ``rank`` (0-based, ascending) among the period's replies."""
     before = 0
-    for _, replies, low, high in buckets:
+    for _, replies, low, high, _keys in buckets:
         if rank < before + int(replies):
             if low == high:  # one value fills the bucket
                 return int(low)
@@ -147,18 +157,19 @@ def _value_at(rank: int, buckets: list, scope: dict, *, fresh: bool) -> int:
     raise AssertionError("rank beyond the replies counted")
 
 
-def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[int, int]:
+def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, Tally]:
     """(candidates messaged in the period, those who applied within 30 days of their first
     message in it): each candidate's first contact day in the period has its previous one before."""
-    messaged, applied = fetch(
+    messaged, applied, messaged_keys, applied_keys = fetch(
         f"""
-        SELECT coalesce(sum(candidates), 0), coalesce(sum(candidates) FILTER (WHERE converted), 0)
+        SELECT coalesce(sum(candidates), 0), coalesce(sum(candidates) FILTER (WHERE converted), 0),
+               coalesce(sum(candidates_keys), 0), coalesce(sum(candidates_keys) FILTER (WHERE converted), 0)
         FROM {source("contact_firsts", fresh=fresh)}
         WHERE sent_date BETWEEN %(start)s AND %(end)s AND (prev_date IS NULL OR prev_date < %(start)s)
         """,  # noqa: S608
         scope,
     )[0]
-    return int(messaged), int(applied)
+    return Tally(int(messaged), int(messaged_keys)), Tally(int(applied), int(applied_keys))
 
 
 def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
@@ -170,21 +181,29 @@ def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     rows = fetch(
         f"""
         WITH firsts AS (
-            SELECT {group} candidate_id, min(first_sent_at) AS first_at
+            SELECT {group} candidate_id, min(first_sent_at) AS first_at, min(candidate_key) AS candidate_key
             FROM {contacts}
             WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
             GROUP BY {group} candidate_id
         )
-        SELECT {group} count(*), count(*) FILTER (WHERE EXISTS (
-            SELECT 1 FROM (SELECT candidate_id, facility_id, applied_at FROM {applications}) a
-            WHERE a.candidate_id = f.candidate_id AND a.facility_id = ANY({apply_scope})
-              AND a.applied_at >= f.first_at AND a.applied_at <= f.first_at + interval '30 days'
-        ))
-        FROM firsts f
+        SELECT {group} count(*), count(*) FILTER (WHERE converted), coalesce(sum(candidate_key), 0),
+               coalesce(sum(candidate_key) FILTER (WHERE converted), 0)
+        FROM (
+            SELECT f.*, EXISTS (
+                SELECT 1 FROM (SELECT candidate_id, facility_id, applied_at FROM {applications}) a
+                WHERE a.candidate_id = f.candidate_id AND a.facility_id = ANY({apply_scope})
+                  AND a.applied_at >= f.first_at AND a.applied_at <= f.first_at + interval '30 days'
+            ) AS converted
+            FROM firsts f
+        ) f
         {"GROUP BY facility_id" if by_facility else ""}
         """,  # noqa: S608
         scope,
     )
+
+    def tallies(messaged, converted, messaged_keys, converted_keys) -> tuple[Tally, Tally]:
+        return Tally(int(messaged), int(messaged_keys)), Tally(int(converted), int(converted_keys))
+
     if by_facility:
-        return {row[0]: row[1:] for row in rows}
-    return {OVERALL: rows[0]}
+        return {row[0]: tallies(*row[1:]) for row in rows}
+    return {OVERALL: tallies(*rows[0])}

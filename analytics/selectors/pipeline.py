@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from analytics.privacy import Breakdown, Count, Mean, Rate, round2
+from analytics.privacy import Breakdown, Count, Rate, Tally, round2
 from analytics.registry import BY_KEY
 from analytics.selectors.base import OVERALL, SECONDS_PER_DAY, ByFacility, fetch, keyed
 from events.models.records import STAGES, ApplicationStatus
@@ -36,20 +36,23 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
 
     def figures(by_facility: bool) -> dict:
         key, group = ("facility_id, 0", "GROUP BY facility_id") if by_facility else ("NULL::bigint, 1", "")
-        cohort: dict = defaultdict(lambda: defaultdict(int))
-        for facility_id, status, stage, count in fetch(
+        cohort: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        for facility_id, status, stage, count, keys in fetch(
             f"""
-            SELECT {"facility_id" if by_facility else "NULL::bigint"}, status, furthest_stage, sum(applications)
+            SELECT {"facility_id" if by_facility else "NULL::bigint"}, status, furthest_stage, sum(applications),
+                   sum(applications_keys)
             FROM {source["pipeline_cohort"]}
             WHERE facility_id = ANY(%s) AND applied_date BETWEEN %s AND %s
             GROUP BY {"facility_id," if by_facility else ""} status, furthest_stage
             """,  # noqa: S608 - view names come from the registry
             scope,
         ):
-            cohort[facility_id][(status, stage)] += int(count)
+            tally = cohort[facility_id][(status, stage)]
+            tally[0] += int(count)
+            tally[1] += int(keys)
         hires = _grouped(
             f"""
-            SELECT {key}, count(*), avg(seconds_to_hire),
+            SELECT {key}, count(*), sum(privacy_key), avg(seconds_to_hire),
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_hire)
             FROM {source["hires"]}
             WHERE facility_id = ANY(%s) AND hired_date BETWEEN %s AND %s
@@ -59,7 +62,8 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
         )
         offers = _grouped(
             f"""
-            SELECT {key}, sum(offers) FILTER (WHERE accepted), sum(offers)
+            SELECT {key}, sum(offers) FILTER (WHERE accepted), sum(offers_keys) FILTER (WHERE accepted),
+                   sum(offers), sum(offers_keys)
             FROM {source["offers"]}
             WHERE facility_id = ANY(%s) AND offered_date BETWEEN %s AND %s
             {group}
@@ -68,7 +72,7 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
         )
         opened = _grouped(
             f"""
-            SELECT {key}, count(*), sum(positions), sum(least(positions, hires))
+            SELECT {key}, count(*), sum(privacy_key), sum(positions), sum(least(positions, hires))
             FROM {source["jobs"]}
             WHERE facility_id = ANY(%s) AND opened_date BETWEEN %s AND %s
             {group}
@@ -77,7 +81,7 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
         )
         filled = _grouped(
             f"""
-            SELECT {key}, count(*), avg(seconds_to_fill),
+            SELECT {key}, count(*), sum(privacy_key), avg(seconds_to_fill),
                    percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_fill)
             FROM {source["jobs"]}
             WHERE facility_id = ANY(%s) AND filled_date BETWEEN %s AND %s
@@ -95,48 +99,49 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
 
 
 def _metrics(cohort: dict, hires, offers, opened, filled) -> dict:
-    applications = sum(cohort.values())
-    by_status = dict.fromkeys(ApplicationStatus.values, 0)
-    reached = dict.fromkeys(STAGES, 0)
-    for (status, stage), count in cohort.items():
-        by_status[status] += count
+    """Counts come with the sums of their records' privacy keys (analytics.privacy): a stage's
+    count is a sum of cohort cells, and so is its key. Positions are keyed by their jobs."""
+    applications = Tally.total(cohort.values())
+    by_status = {status: Tally() for status in ApplicationStatus.values}
+    reached = {name: Tally() for name in STAGES}
+    for (status, stage), (count, keys) in cohort.items():
+        by_status[status].add(count, keys)
         for name, order in STAGES.items():
             if stage >= order:
-                reached[name] += count
+                reached[name].add(count, keys)
     funnel, previous = [], None
     for name in STAGES:
         funnel.append(
             {
                 "stage": name,
-                "count": Count(reached[name]),
-                "conversion": None if previous is None else Rate(reached[name], previous),
+                "count": reached[name].count(),
+                "conversion": None if previous is None else reached[name].rate_of(previous),
             }
         )
         previous = reached[name]
 
-    hire_count, hire_mean, hire_median = hires or (0, None, None)
-    accepted, offered = offers or (0, 0)
-    jobs_opened, positions, filled_positions = opened or (0, 0, 0)
-    jobs_filled, fill_mean, fill_median = filled or (0, None, None)
+    hire_count, hire_keys, hire_mean, hire_median = hires or (0, 0, None, None)
+    accepted, accepted_keys, offered, offered_keys = offers or (0, 0, 0, 0)
+    jobs_opened, opened_keys, positions, filled_positions = opened or (0, 0, 0, 0)
+    jobs_filled, filled_keys, fill_mean, fill_median = filled or (0, 0, None, None)
+    hired = Tally(int(hire_count), int(hire_keys or 0))
+    done = Tally(int(jobs_filled), int(filled_keys or 0))
+    opened_jobs_keys = int(opened_keys or 0)
     return {
-        "applications": Count(applications),
-        "by_status": Breakdown({status: Count(count) for status, count in by_status.items()}),
+        "applications": applications.count(),
+        "by_status": Breakdown({status: tally.count() for status, tally in by_status.items()}),
         "funnel": funnel,
-        "hire_rate": Rate(reached["hired"], applications),
-        "hires": Count(int(hire_count)),
-        "time_to_hire_days": {
-            "mean": Mean(_days(hire_mean), int(hire_count)),
-            "median": Mean(_days(hire_median), int(hire_count)),
-        },
-        "offer_acceptance_rate": Rate(int(accepted or 0), int(offered or 0)),
-        "jobs_opened": Count(int(jobs_opened)),
-        "positions_opened": Count(int(positions or 0)),
-        "jobs_filled": Count(int(jobs_filled)),
-        "fill_rate": Rate(int(filled_positions or 0), int(positions or 0)),
-        "time_to_fill_days": {
-            "mean": Mean(_days(fill_mean), int(jobs_filled)),
-            "median": Mean(_days(fill_median), int(jobs_filled)),
-        },
+        "hire_rate": reached["hired"].rate_of(applications),
+        "hires": hired.count(),
+        "time_to_hire_days": {"mean": hired.mean(_days(hire_mean)), "median": hired.mean(_days(hire_median))},
+        "offer_acceptance_rate": Tally(int(accepted or 0), int(accepted_keys or 0)).rate_of(
+            Tally(int(offered or 0), int(offered_keys or 0))
+        ),
+        "jobs_opened": Count(int(jobs_opened), opened_jobs_keys),
+        "positions_opened": Count(int(positions or 0), opened_jobs_keys),
+        "jobs_filled": done.count(),
+        "fill_rate": Rate(int(filled_positions or 0), int(positions or 0), opened_jobs_keys, opened_jobs_keys),
+        "time_to_fill_days": {"mean": done.mean(_days(fill_mean)), "median": done.mean(_days(fill_median))},
     }
 
 

@@ -21,18 +21,20 @@ from analytics.selectors.areas import (
 from analytics.selectors.base import OVERALL, ByFacility, fetch, keyed, month_start, next_month, source, week_start
 from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
 
-# metric -> (view, date column, value expression, extra condition, is money)
-TREND_METRICS: dict[str, tuple[str, str, str, str, bool]] = {
-    "applications": ("pipeline_cohort", "applied_date", "sum(applications)", "", False),
-    "hires": ("hires", "hired_date", "count(*)", "", False),
-    "jobs_opened": ("jobs", "opened_date", "count(*)", "", False),
-    "revenue": ("revenue_days", "issued_date", "sum(revenue)", "", True),
-    "sent": ("outreach_daily", "sent_date", "sum(sent)", "", False),
-    "replied": ("outreach_daily", "sent_date", "sum(replied)", "", False),
-    "checks": ("compliance_daily", "checked_date", "sum(checks)", "", False),
-    "violations": ("compliance_daily", "checked_date", "sum(checks)", "AND status = 'violation'", False),
-    "active_users": ("actor_days", "local_date", "count(DISTINCT actor)", "", False),
-}
+# metric -> (view, date column, value expression, extra condition, is money, privacy key expression).
+# Distinct actors are keyed by the sum of their distinct keys (a function of the set of actors).
+TREND_METRICS: dict[str, tuple[str, str, str, str, bool, str]] = {
+    "applications": ("pipeline_cohort", "applied_date", "sum(applications)", "", False, "sum(applications_keys)"),
+    "hires": ("hires", "hired_date", "count(*)", "", False, "sum(privacy_key)"),
+    "jobs_opened": ("jobs", "opened_date", "count(*)", "", False, "sum(privacy_key)"),
+    "revenue": ("revenue_days", "issued_date", "sum(revenue)", "", True, "0"),
+    "sent": ("outreach_daily", "sent_date", "sum(sent)", "", False, "sum(sent_keys)"),
+    "replied": ("outreach_daily", "sent_date", "sum(replied)", "", False, "sum(replied_keys)"),
+    "checks": ("compliance_daily", "checked_date", "sum(checks)", "", False, "sum(checks_keys)"),
+    "violations": ("compliance_daily", "checked_date", "sum(checks)", "AND status = 'violation'", False,
+                   "sum(checks_keys)"),
+    "active_users": ("actor_days", "local_date", "count(DISTINCT actor)", "", False, "sum(DISTINCT actor_key)"),
+}  # fmt: skip
 TRUNC = {"day": "day", "week": "week", "month": "month"}
 
 
@@ -69,8 +71,8 @@ def kpi_series(
 def _series(
     metric: str, facility_ids: list[int], start: date, end: date, granularity: str, *, fresh: bool, by_facility: bool
 ) -> dict:
-    """kpi_series, overall only or per facility only."""
-    view, column, value, condition, _ = TREND_METRICS[metric]
+    """kpi_series, overall only or per facility only: {key: {bucket: (value, privacy key)}}."""
+    view, column, value, condition, _, privacy_key = TREND_METRICS[metric]
     facility_filter = "facility_id = ANY(%(ids)s)"
     if view == "actor_days" and not by_facility:
         facility_filter = "(facility_id IS NULL OR facility_id = ANY(%(ids)s))"
@@ -79,7 +81,7 @@ def _series(
     rows = keyed(
         fetch(
             f"""
-            SELECT {key}, {bucket} AS bucket, {value}
+            SELECT {key}, {bucket} AS bucket, {value}, {privacy_key}
             FROM {source(view, fresh=fresh)}
             WHERE {facility_filter} AND {column} BETWEEN %(start)s AND %(end)s {condition}
             GROUP BY {group} {bucket}
@@ -87,17 +89,21 @@ def _series(
             {"ids": list(facility_ids), "start": start, "end": end, "trunc": TRUNC[granularity]},
         )
     )
-    return {key: dict(values) for key, values in rows.items()}
+    return {key: {bucket: (amount, keys) for bucket, amount, keys in values} for key, values in rows.items()}
+
+
+def _cell_value(found: tuple | None, *, money: bool) -> Count | Money:
+    amount, keys = found or (0, 0)
+    return Money(Decimal(amount or 0)) if money else Count(int(amount or 0), int(keys or 0))
 
 
 def series_cells(values: dict, *, metric: str, start: date, end: date, granularity: str) -> Breakdown:
     money = TREND_METRICS[metric][4]
     cells = {}
     for day in buckets(start, end, granularity):
-        amount = values.get(day, 0) or 0
         cells[day.isoformat()] = {
             "bucket": bucket_name(day, granularity),
-            "value": Money(Decimal(amount)) if money else Count(int(amount)),
+            "value": _cell_value(values.get(day), money=money),
         }
     return Breakdown(cells, as_list=True)
 
@@ -181,9 +187,8 @@ def kpi_dashboard(
         for day in days:
             cell = {"date": day.isoformat()}
             for metric in DASHBOARD_SERIES:
-                amount = found[metric].get(key, {}).get(day, 0) or 0
                 name = "replies" if metric == "replied" else metric
-                cell[name] = Money(Decimal(amount)) if metric == "revenue" else Count(int(amount))
+                cell[name] = _cell_value(found[metric].get(key, {}).get(day), money=metric == "revenue")
             cells[day.isoformat()] = cell
         return Breakdown(cells, as_list=True)
 

@@ -17,9 +17,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from accounts.models import Role
-from accounts.principals import principal_role
-from accounts.selectors import FacilityPermission, facility_ids_for
+from accounts.admin_scope import admin_may_view, admin_scope_facility_ids, admin_scope_restrict
 from analytics.catalog import kpi_answer_for
 from analytics.models import RefreshRun
 from analytics.params import kpi_params_for, reporting_today
@@ -27,6 +25,7 @@ from analytics.registry import VIEWS, views_named
 from config.celery_app import app as celery_app
 from config.health import check_heartbeat
 from config.heartbeat import heartbeat_age
+from events.models import Event
 from events.selectors import event_queue_counts
 from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
 
@@ -195,16 +194,21 @@ class Component:
     age_seconds: float | None = None
 
 
+# The admin pages the panel links to; it links only to those the caller may open.
+LINKED = [Event, RefreshRun, ReportRun, ReportDelivery, PeriodicTask]
+
+
 @dataclass
 class SystemStatus:
     views: list[ViewStatus]
     components: list[Component]
     queue_length: int | None  # None: the broker could not be asked
-    events: dict[str, int]
+    events: dict[str, int] | None  # None: the caller may not see the event log
     failed_runs: int
     failed_deliveries: int
     failures_since: datetime
-    recent_refreshes: list[RefreshRun] = field(default_factory=list)
+    recent_refreshes: list[RefreshRun] | None = None  # None: the caller may not see the refresh log
+    links: frozenset[str] = field(default_factory=frozenset)  # label_lower of the admin pages it may open
 
     @property
     def stale_views(self) -> int:
@@ -281,21 +285,29 @@ def components_status() -> list[Component]:
 
 
 def console_status(*, user) -> SystemStatus:
-    """Everything an operator watches, limited to ``user``'s facilities and (for non-Admins)
-    reports."""
+    """Everything an operator watches, as far as ``user``'s console scope goes (the scopes of
+    the model admins, accounts.admin_scope): pending and failed events of the facilities whose
+    events it may see, failures of its own reports (an Admin's: all), the refresh log for Admins.
+    The views' freshness and the processes' heartbeats are everyone's."""
     since = timezone.now() - timedelta(days=RECENT_FAILURE_DAYS)
-    runs = ReportRun.objects.filter(created_at__gte=since)
-    deliveries = ReportDelivery.objects.filter(updated_at__gte=since)
-    if principal_role(user) != Role.ADMIN:
-        runs, deliveries = runs.filter(report__owner=user), deliveries.filter(run__report__owner=user)
+    links = frozenset(model._meta.label_lower for model in LINKED if admin_may_view(model, user=user))
+    runs = admin_scope_restrict(ReportRun.objects.filter(created_at__gte=since), user=user)
+    deliveries = admin_scope_restrict(ReportDelivery.objects.filter(updated_at__gte=since), user=user)
     failures = runs.aggregate(failed=Count("id", filter=Q(status=RunStatus.FAILED)))
+    events = None
+    if Event._meta.label_lower in links:
+        events = event_queue_counts(facility_ids=admin_scope_facility_ids(Event, user=user))
+    recent = None
+    if RefreshRun._meta.label_lower in links:
+        recent = list(admin_scope_restrict(RefreshRun.objects.select_related("requested_by"), user=user)[:12])
     return SystemStatus(
         views=views_status(),
         components=components_status(),
         queue_length=queue_length(),
-        events=event_queue_counts(facility_ids=facility_ids_for(user, FacilityPermission.VIEW_DATA)),
+        events=events,
         failed_runs=failures["failed"],
         failed_deliveries=deliveries.filter(status=DeliveryStatus.FAILED).count(),
         failures_since=since,
-        recent_refreshes=list(RefreshRun.objects.select_related("requested_by")[:12]),
+        recent_refreshes=recent,
+        links=links,
     )

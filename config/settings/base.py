@@ -3,7 +3,7 @@
 Environment variables (defaults in brackets; README has the full table):
 DATABASE_URL, REDIS_URL, SECRET_KEY, ALLOWED_HOSTS, DEBUG [off], EMAIL_URL,
 DEFAULT_FROM_EMAIL, REPORTING_TIME_ZONE [UTC], PRIVACY_MODE [on],
-PRIVACY_MIN_CELL_SIZE [11], LOG_LEVEL [INFO].
+PRIVACY_MIN_CELL_SIZE [11], PRIVACY_MAX_NOISE [3], LOG_LEVEL [INFO].
 """
 
 from __future__ import annotations
@@ -316,6 +316,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 REPORTING_TIME_ZONE = env("REPORTING_TIME_ZONE", default="UTC")
 PRIVACY_MODE = env.bool("PRIVACY_MODE", default=True)
 PRIVACY_MIN_CELL_SIZE = env.int("PRIVACY_MIN_CELL_SIZE", default=11)
+# D of the consistent perturbation of Viewers' counts: the largest noise (docs/privacy.md); 0: none.
+PRIVACY_MAX_NOISE = env.int("PRIVACY_MAX_NOISE", default=3)
 # Sessions refreshing the KPI views side by side, a core each. One leaves the other core of a
 # two-core host to the readers (docs/decisions.md); raise it where PostgreSQL has cores of its own.
 ANALYTICS_REFRESH_LANES = env.int("ANALYTICS_REFRESH_LANES", default=1)
@@ -345,6 +347,8 @@ def _validate_product_settings() -> None:
         raise ImproperlyConfigured(f"REPORTING_TIME_ZONE={REPORTING_TIME_ZONE!r} is not an IANA time zone") from exc
     if PRIVACY_MIN_CELL_SIZE < 2:
         raise ImproperlyConfigured("PRIVACY_MIN_CELL_SIZE must be at least 2")
+    if not 0 <= PRIVACY_MAX_NOISE <= 20:
+        raise ImproperlyConfigured("PRIVACY_MAX_NOISE must be from 0 to 20")
 
 
 _validate_product_settings()

@@ -84,11 +84,13 @@ EVENT_EXAMPLE = {
 
 class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
     """The event log. Posting is for API keys, Admins and Recruiters (their facilities);
-    reading the log, which holds personal data, for those with the personal-data grant."""
+    reading the log, which is row-level data, for those with the personal-data grant of the
+    event's facility (elsewhere a 403: aggregates only)."""
 
     queryset = Event.objects.select_related("facility", "queue_entry")
     serializer_class = EventSerializer
-    scope = FacilityScope("facility_id", FacilityPermission.VIEW_PERSONAL_DATA)
+    scope = FacilityScope("facility_id")
+    masked_fields = frozenset(Candidate.PERSONAL_FIELDS)
     capabilities = {
         **ScopedGenericViewSet.capabilities,
         "create": Capability.WRITE_EVENTS,
@@ -177,9 +179,12 @@ class EventViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGener
 
 
 class RecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedGenericViewSet):
-    """Read-only records of the caller's facilities, looked up by the sender's id."""
+    """Read-only records of the caller's facilities, looked up by the sender's id. Records are
+    row-level data: only of the facilities whose personal data the caller may see (elsewhere a
+    403: aggregates only)."""
 
     scope = FacilityScope("facility_id")
+    masked_fields = frozenset(Candidate.PERSONAL_FIELDS)
     lookup_field = "external_id"
     lookup_url_kwarg = "id"
     lookup_value_regex = "[^/]+"

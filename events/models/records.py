@@ -7,6 +7,7 @@ to convert time zones row by row.
 
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.functions import Cast, Floor, Random
 
 from accounts.models import Facility
 
@@ -54,6 +55,17 @@ class ComplianceSeverity(models.TextChoices):
     HIGH = "high", "High"
 
 
+def privacy_key_field() -> models.IntegerField:
+    """A record's privacy key: a random integer in [0, 2^31) that PostgreSQL draws when the row is
+    inserted and nothing ever changes. The KPI views sum the keys of the records in each bucket;
+    the sum is the cell key of the cell key method (docs/privacy.md)."""
+    return models.IntegerField(
+        db_default=Cast(Floor(Random() * 2147483648), models.IntegerField()),
+        editable=False,
+        help_text="Random, fixed at creation; drives the consistent perturbation of counts.",
+    )
+
+
 class Record(models.Model):
     """What every record has: the sender's id, its facility, and the event that made it."""
 
@@ -63,6 +75,7 @@ class Record(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="+", db_index=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    privacy_key = privacy_key_field()
 
     class Meta:
         abstract = True
@@ -142,6 +155,7 @@ class ApplicationStatusChange(models.Model):
     occurred_at = models.DateTimeField()
     occurred_date = models.DateField()
     actor = models.CharField(max_length=128, blank=True)
+    privacy_key = privacy_key_field()
 
     class Meta:
         ordering = ["occurred_at"]

@@ -9,8 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
+from accounts.api.base import AggregatesOnly, aggregates_only_reason
 from accounts.models import Facility
 from accounts.selectors import FacilityPermission, facility_ids_for
+from reports.building import definition_rows_refused
 from reports.models import Period, Report, ReportDelivery, ReportFormat, ReportKind, ReportRun
 from reports.schedules import cron_parse, next_slot, zone_parse
 from reports.services.definitions import report_definition_errors
@@ -116,7 +118,25 @@ class ReportSerializer(serializers.ModelSerializer):
         )  # fmt: skip
         if errors:
             raise serializers.ValidationError(errors)
+        self._refuse_rows(attrs, kind=merged["kpi"])
         return attrs
+
+    def _refuse_rows(self, attrs: dict, *, kind: str) -> None:
+        """A row-level report (`applications`) over a facility whose rows its owner may not see is
+        refused (403, aggregates only); switching such a report off is always allowed."""
+        current = self.instance
+        if current is not None and set(attrs) <= {"enabled"} and attrs.get("enabled") is False:
+            return
+        caller = self.context["request"].user
+        owner = current.owner if current is not None else caller
+        if "facilities" in attrs:
+            facilities = attrs["facilities"]
+        else:
+            facilities = current.facilities.all() if current is not None else []
+        refused = definition_rows_refused(owner=owner, kind=kind, facilities=facilities)
+        if refused:
+            who = "you" if owner.pk == getattr(caller, "pk", None) else f"the report's owner ({owner.username})"
+            raise AggregatesOnly(detail=aggregates_only_reason(refused, who=who))
 
 
 class ReportDeliverySerializer(serializers.ModelSerializer):

@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from accounts.api.base import OwnerScope, Scope, ScopedGenericViewSet
+from accounts.api.base import AggregatesOnly, OwnerScope, Scope, ScopedGenericViewSet, aggregates_only_reason
 from accounts.api.filters import StrictFilterSet
-from accounts.principals import Actor
+from accounts.models import Role
+from accounts.principals import Actor, principal_role
 from accounts.roles import Capability
 from reports.api.authentication import LinkPrincipal, SignedLinkAuthentication
 from reports.api.serializers import ReportRunSerializer, ReportSerializer, RunStartedSerializer
+from reports.building import run_rows_refused
 from reports.models import Report, ReportRun, RunStatus, RunTrigger
 from reports.services.definitions import report_delete, report_save
 from reports.services.delivery import report_run_download
@@ -41,6 +43,18 @@ OWN = {
 }
 
 
+ROWS_REFUSED = OpenApiResponse(
+    description="The caller's role may not do this; or the report is an `applications` list (row-level data) "
+    "covering a facility where its owner lacks the personal-data permission: aggregates only there "
+    '(`{"detail": ..., "code": "aggregates_only"}`).'
+)
+
+
+@extend_schema_view(
+    create=extend_schema(responses={201: ReportSerializer, 403: ROWS_REFUSED}),
+    update=extend_schema(responses={200: ReportSerializer, 403: ROWS_REFUSED}),
+    partial_update=extend_schema(responses={200: ReportSerializer, 403: ROWS_REFUSED}),
+)
 class ReportViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -114,7 +128,7 @@ class ReportRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ScopedG
 class ReportRunDownloadViewSet(ScopedGenericViewSet):
     """The run's file: for the report's owner and Admins, or with the signed link of its email."""
 
-    queryset = ReportRun.objects.select_related("report")
+    queryset = ReportRun.objects.select_related("report__owner")
     scope = ReportRunScope()
     capabilities = {"retrieve": Capability.DOWNLOAD}
     authentication_classes = [SignedLinkAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
@@ -125,11 +139,21 @@ class ReportRunDownloadViewSet(ScopedGenericViewSet):
         parameters=[OpenApiParameter("token", str, description="the signed token of an emailed link")],
         responses={
             (200, "application/octet-stream"): bytes,
+            403: OpenApiResponse(
+                description="The caller's role may not do this; or the file is an `applications` list (row-level "
+                "data) of a facility where the report's owner no longer holds the personal-data permission: "
+                'aggregates only there (`{"detail": ..., "code": "aggregates_only"}`).'
+            ),
             409: OpenApiResponse(description="The run is still queued or running: its file is not built yet."),
         },
     )
     def retrieve(self, request: Request, pk=None) -> FileResponse:
         run = self.get_object()
+        refused = run_rows_refused(run)
+        if refused and principal_role(request.user) != Role.ADMIN:  # rows its owner may no longer see
+            owner = run.report.owner
+            who = "you" if owner.pk == getattr(request.user, "pk", None) else f"the report's owner ({owner.username})"
+            raise AggregatesOnly(detail=aggregates_only_reason(refused, who=who))
         if run.file_removed_at:
             raise exceptions.NotFound(
                 f"This run's file was removed on {run.file_removed_at:%Y-%m-%d}: files are kept "

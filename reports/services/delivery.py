@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.principals import Actor
 from accounts.services import audit_record
+from reports.building import RowsRefused, run_rows_refused
 from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
 
 logger = logging.getLogger(__name__)
@@ -88,6 +89,8 @@ def report_message(*, run: ReportRun, recipient: str) -> EmailMultiAlternatives:
         "headline": run.summary.get("headline", []),
         "suppressed": run.summary.get("suppressed", 0),
         "threshold": settings.PRIVACY_MIN_CELL_SIZE,
+        "perturbed": run.summary.get("perturbed", False),
+        "max_noise": settings.PRIVACY_MAX_NOISE,
         "filename": Path(run.file.name).name,
         "size": _size(run.bytes),
         "limit_mb": settings.REPORT_MAX_ATTACHMENT_MB,
@@ -153,8 +156,14 @@ def report_delivery_attempt(*, delivery_id: int, schedule_retry: bool = True) ->
         if delivery is None:
             return Attempt(status="skipped")
         delivery.attempts += 1
+        refused = run_rows_refused(delivery.run)  # a retry or resend after the owner lost the rows
         try:
+            if refused:
+                raise RowsRefused(delivery.run.report.owner, refused)
             report_message(run=delivery.run, recipient=delivery.recipient).send()
+        except RowsRefused as exc:
+            delivery.status, delivery.error = DeliveryStatus.FAILED, str(exc)[:1000]
+            logger.warning("report delivery %s to %s not sent: %s", delivery.pk, delivery.recipient, delivery.error)
         except Exception as exc:
             transient = _transient(exc)
             delivery.error = _describe(exc)[:1000]

@@ -35,7 +35,7 @@ from accounts.liveness import Heartbeat, executor_name, heartbeat_every
 from accounts.models import Role, User
 from accounts.principals import Actor
 from accounts.services import audit_record
-from reports.building import ReportDataError, report_build
+from reports.building import ReportDataError, RowsRefused, report_build, run_rows_refused
 from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, ReportSchedule, RunStatus, RunTrigger
 from reports.schedules import cron_parse, latest_slot, period_bounds, zone_parse
 from reports.services.definitions import report_disable
@@ -202,6 +202,8 @@ def _build_and_send(run: ReportRun) -> ReportRun:
     today = _run_today(run, schedule.time_zone if schedule else settings.REPORTING_TIME_ZONE)
     try:
         start, end = period_bounds(report.period, today=today, start=report.start_date, end=report.end_date)
+        if run.file and (refused := run_rows_refused(run)):  # built before its owner lost the rows
+            raise RowsRefused(report.owner, refused)
         if not run.file:  # a re-queued run keeps the file it built
             stem = f"{slugify(report.name) or 'report'}-{end.isoformat()}-run{run.pk}"
             folder = f"reports/{timezone.now():%Y/%m}"
@@ -211,7 +213,7 @@ def _build_and_send(run: ReportRun) -> ReportRun:
             run.rows, run.bytes = built.rows, built.path.stat().st_size
             run.period_start, run.period_end, run.facilities = start, end, built.facilities
             run.data_as_of = built.data_as_of
-            run.summary = {"headline": built.headline, "suppressed": built.suppressed}
+            run.summary = {"headline": built.headline, "suppressed": built.suppressed, "perturbed": built.perturbed}
             run.save(update_fields=["file", "rows", "bytes", "period_start", "period_end", "facilities",
                                     "data_as_of", "summary"])  # fmt: skip
             if built.unmasked:

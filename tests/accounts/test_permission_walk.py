@@ -3,7 +3,8 @@
 Routes are discovered from the URL configuration, so a new endpoint is covered the day it
 is added: it must go through the enforcement point, refuse anonymous callers, and keep a
 caller inside its facilities. A facility-scoped collection needs an entry in SAMPLES (how to
-make one of its objects at a given facility); the walk fails until it has one.
+make one of its objects at a given facility); the walk fails until it has one. The same walk
+finds the row-level routes a Viewer is refused (tests/privacy/test_aggregates_only.py).
 """
 
 from __future__ import annotations

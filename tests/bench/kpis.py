@@ -6,8 +6,10 @@ applications with their status history, placements, invoices, 1,000,000 outreach
 300,000 compliance checks and 10,000,000 activity events over 18 months.
 
 Measures: a full refresh of every view, and of the pipeline views alone; then, for each KPI
-endpoint over one year and all facilities, latency uncached and cached, against a naive
-baseline that computes the same pipeline numbers with the ORM from the base tables.
+endpoint over one year and all facilities, latency uncached and cached, for an Admin and for a
+Viewer (perturbed and suppressed answers), against a naive baseline that computes the same
+pipeline numbers with the ORM from the base tables; and what the privacy keys cost the views'
+defining queries (with and without them, on the same data).
 """
 
 from __future__ import annotations
@@ -161,14 +163,30 @@ def p95(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=20)[-1] if len(samples) >= 20 else max(samples)
 
 
-def time_endpoints(*, end: date, repeats: int = 20) -> dict:
+def bench_user(username: str, role: str, facilities: int | None = None):
+    """A signed-in person of ``role`` granted the first ``facilities`` benchmark facilities (None:
+    every one). A Viewer's answers are perturbed and suppressed; a Recruiter's over the same
+    facilities are exact, so the two side by side price the privacy work alone."""
+    from accounts.models import Facility, User
+    from accounts.principals import Actor
+    from accounts.services import user_create
+
+    existing = User.objects.filter(username=username).first()
+    if existing is not None:
+        return existing
+    granted = list(Facility.objects.filter(code__startswith="BENCH-").order_by("code")[:facilities])
+    return user_create(by=Actor.system("bench"), username=username, password=None, role=role, facilities=granted)
+
+
+def time_endpoints(*, end: date, repeats: int = 20, caller=None, perturbed: bool = False) -> dict:
+    """p95 latency of every KPI endpoint for ``caller`` (default: an Admin-like system principal)."""
     from rest_framework.test import APIClient
 
     from accounts.principals import SystemPrincipal
     from analytics.cache import kpi_cache_bump
 
     client = APIClient()
-    client.force_authenticate(SystemPrincipal("bench"))
+    client.force_authenticate(caller or SystemPrincipal("bench"))
     params = {"start_date": (end - timedelta(days=364)).isoformat(), "end_date": end.isoformat()}
     results = {}
     for name in ["kpis", "dashboard", "pipeline", "performance", "compliance", "revenue", "outreach", "skills",
@@ -183,11 +201,70 @@ def time_endpoints(*, end: date, repeats: int = 20) -> dict:
             response = client.get(f"/api/v1/analytics/{name}/", params)
             uncached.append((time.perf_counter() - begun) * 1000)
             assert response.status_code == 200, response.content[:300]
+            assert response.json()["perturbed"] is perturbed, response.content[:300]
             begun = time.perf_counter()
             client.get(f"/api/v1/analytics/{name}/", params)
             cached.append((time.perf_counter() - begun) * 1000)
         results[name] = {"uncached_p95_ms": round(p95(uncached), 1), "cached_p95_ms": round(p95(cached), 1)}
     return results
+
+
+def time_privacy_latency(*, end: date) -> dict:
+    """The same endpoints for people with facilities granted, a Recruiter (exact) and a Viewer
+    (perturbed) side by side over the same scope: one facility (the usual Viewer), and every one."""
+    from accounts.models import Role
+
+    callers = {
+        "endpoints_recruiter_one": (bench_user("bench-recruiter-1", Role.RECRUITER, 1), False),
+        "endpoints_viewer_one": (bench_user("bench-viewer-1", Role.VIEWER, 1), True),
+        "endpoints_recruiter_all": (bench_user("bench-recruiter-all", Role.RECRUITER), False),
+        "endpoints_viewer_all": (bench_user("bench-viewer-all", Role.VIEWER), True),
+    }
+    results = {}
+    for label, (caller, perturbed) in callers.items():
+        results[label] = time_endpoints(end=end, caller=caller, perturbed=perturbed)
+        print(f"{label} ({caller.username}):")
+        for name, figures in results[label].items():
+            print(f"  {name:<12} {figures}")
+    return results
+
+
+def time_privacy_keys(repeats: int = 3) -> dict:
+    """What the privacy keys cost the refresh: every changed view's defining query, as it was
+    before the keys (V1) and with them (V2), built into a scratch table on the same data, in the
+    refresh's session settings; the versions alternate, and each view keeps its fastest pass
+    (the machine's noise is larger than the difference in a single pass)."""
+    from importlib import import_module
+
+    from django.db import connection, transaction
+    from psycopg import sql
+
+    from analytics.services.refresh import REFRESH_SETTINGS
+
+    changed = import_module("analytics.migrations.0009_privacy_keys").CHANGED
+    scratch = sql.Identifier("bench_privacy_keys")
+    views: dict[str, dict[int, float]] = {name: {1: float("inf"), 2: float("inf")} for name, *_ in changed}
+    for _ in range(repeats):
+        for version in (1, 2):
+            for name, v1, v2, *_ in changed:
+                with transaction.atomic(), connection.cursor() as cursor:
+                    for setting, value in REFRESH_SETTINGS.items():
+                        cursor.execute("SELECT set_config(%s, %s, true)", [setting, value])
+                    begun = time.perf_counter()
+                    cursor.execute(
+                        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS ").format(scratch)
+                        + sql.SQL(v1 if version == 1 else v2)  # type: ignore[arg-type] - the fixed definitions
+                    )
+                    seconds = time.perf_counter() - begun
+                views[name][version] = min(views[name][version], seconds)
+    before, after = (sum(times[version] for times in views.values()) for version in (1, 2))
+    slowest = sorted(views.items(), key=lambda item: -item[1][2])[:8]
+    return {
+        "without_keys_seconds": round(before, 1),
+        "with_keys_seconds": round(after, 1),
+        "growth_percent": round(100 * (after - before) / before, 1),
+        "slowest": {name: [round(times[1], 2), round(times[2], 2)] for name, times in slowest},
+    }
 
 
 def naive_pipeline(*, facility_ids: list[int], start: date, end: date) -> dict:
@@ -241,6 +318,9 @@ def run(results: dict) -> None:
     results["endpoints"] = time_endpoints(end=today)
     for name, figures in results["endpoints"].items():
         print(f"  {name:<12} {figures}")
+    results.update(time_privacy_latency(end=today))
+    results["privacy_keys"] = time_privacy_keys()
+    print(f"the views' defining queries without and with privacy keys: {results['privacy_keys']}")
     ids = list(Facility.objects.filter(code__startswith="BENCH-").values_list("id", flat=True))
     samples = []
     for _ in range(3):

@@ -15,6 +15,11 @@ from tests.smtp import Mailbox, free_port
 @pytest.fixture
 def smtp(settings, tmp_path):
     """Email goes over SMTP to a server on 127.0.0.1; report files go to a temporary folder."""
+    yield from loopback_smtp(settings, tmp_path)
+
+
+def loopback_smtp(settings, tmp_path):
+    """The ``smtp`` fixture's body, for other test folders' fixtures."""
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()

@@ -93,3 +93,19 @@ def test_the_admin_applies_the_apis_definition_rules(admin_client, alice, facili
     assert response.status_code == 200
     assert b"Must not be before start_date." in response.content
     assert not Report.objects.exists()
+
+
+def test_the_admin_refuses_a_row_level_report_for_an_owner_who_sees_aggregates_only(admin_client, carol, facility_a):
+    """Carol is a Viewer of facility A: an `applications` list there would hand her rows."""
+    response = admin_client.post("/admin/reports/report/add/", form(carol, facility_a, kpi="applications"))
+
+    assert response.status_code == 200
+    assert b"Aggregates only at MERCY-01" in response.content
+    assert not Report.objects.exists()
+
+
+def test_the_admin_lets_a_viewer_own_a_kpi_report(admin_client, carol, facility_a):
+    response = admin_client.post("/admin/reports/report/add/", form(carol, facility_a))
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert Report.objects.get().owner == carol
