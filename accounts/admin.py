@@ -16,7 +16,7 @@ from accounts.admin_scope import AdminOnly, ScopedAdminMixin, ScopedModelAdmin
 from accounts.models import AuditEvent, Facility, FacilityGrant, Role, ServiceAPIKey, User
 from accounts.principals import Actor
 from accounts.selectors import FacilityPermission
-from accounts.services import api_key_revoke, audit_record, facility_set_members, user_set_access
+from accounts.services import access_errors, api_key_revoke, audit_record, facility_set_members, user_set_access
 
 
 class AuditedAdminMixin:
@@ -62,8 +62,9 @@ class AccessFieldsMixin(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("access_role") == Role.ADMIN and cleaned.get("access_facilities"):
-            self.add_error("access_facilities", "Admins see every facility; leave this empty.")
+        errors = access_errors(role=cleaned.get("access_role"), facilities=cleaned.get("access_facilities") or [])
+        for field, message in errors.items():
+            self.add_error(f"access_{field}", message)
         return cleaned
 
 

@@ -106,6 +106,17 @@ def user_delete(*, by: Actor, user: User) -> None:
     user.delete()
 
 
+ADMIN_FACILITIES_ERROR = "Admins see every facility; leave this empty."
+
+
+def access_errors(*, role: str, facilities: Iterable[Facility]) -> dict[str, str]:
+    """What is wrong with giving ``role`` these facilities ({field: message}; empty: nothing).
+    The API's serializer and the console's user form both ask before saving."""
+    if role == Role.ADMIN and list(facilities):
+        return {"facilities": ADMIN_FACILITIES_ERROR}
+    return {}
+
+
 @transaction.atomic
 def user_set_access(*, by: Actor, user: User, role: str, facilities: Iterable[Facility]) -> None:
     """Give ``user`` exactly ``role`` and the grants that role has on ``facilities``.

@@ -10,7 +10,7 @@ from accounts.models import Facility
 from analytics.cache import kpi_cached, kpi_cached_json, kpi_json
 from analytics.params import KpiParams
 from analytics.privacy import Breakdown, privacy_render
-from analytics.services.refresh import views_data_as_of
+from analytics.selectors.freshness import views_data_as_of
 
 
 def kpi_answer(

@@ -17,7 +17,8 @@ applies the suppression rules of kpis.md to the perturbed values:
 - in a breakdown, if exactly one cell is suppressed, the next smallest non-zero cell is too;
 - every suppressed value's path is listed;
 - a rate is computed from the perturbed numerator and denominator; a mean or median keeps its
-  value and is judged by its perturbed count.
+  value and is judged by its perturbed count;
+- rows ranked by a count (``Ranked``) are ordered, and cut, by the values the caller is shown.
 
 The API, the dashboard and the reports all render through this function.
 """
@@ -117,6 +118,27 @@ class Breakdown:
     as_list: bool = False
 
 
+@dataclass
+class Ranked:
+    """Rows listed largest first by a count as the caller is shown it (then by name), cut to
+    ``limit`` after ordering. Ordering by the true counts would tell a Viewer which of two hidden
+    or perturbed rows is larger, and which rows a cut dropped. Each row is ``(name, row)``, where
+    the row is a dict holding the count under ``by``, or (``by`` None) the Count itself; with
+    ``as_dict`` the rows render as an object keyed by name."""
+
+    rows: list[tuple[str, Any]]
+    by: str | None = None
+    limit: int | None = None
+    as_dict: bool = False
+
+    def __post_init__(self) -> None:
+        self.rows = sorted(self.rows, key=lambda pair: _name_order(pair[0]))  # equal rows compare equal, any source
+
+
+def _name_order(name: str | None) -> tuple[bool, str]:
+    return (name is None, name or "")
+
+
 def round2(value: float | Decimal | None) -> float | None:
     if value is None:
         return None
@@ -149,6 +171,8 @@ class _Renderer:
         return perturbed(count=value, key=key, max_noise=self.max_noise)
 
     def render(self, value: Any, path: str) -> Any:
+        if isinstance(value, Ranked):
+            return self.ranked(value, path)
         if isinstance(value, Breakdown):
             rendered = self.breakdown(value, path)
             return list(rendered.values()) if value.as_list else rendered
@@ -194,6 +218,19 @@ class _Renderer:
         if isinstance(value, Money):
             return round2(value.value)
         return value
+
+    def ranked(self, ranked: Ranked, path: str) -> list | dict:
+        def order(pair: tuple[str, Any]) -> tuple:
+            name, row = pair
+            count = row if ranked.by is None else row[ranked.by]
+            shown = self.seen(count.value, count.key)
+            hidden = shown is None or (self.suppress and self.small(shown))
+            return (hidden, 0 if hidden else -shown, _name_order(name))
+
+        chosen = sorted(ranked.rows, key=order)[: ranked.limit]
+        if ranked.as_dict:
+            return {name: self.render(row, f"{path}.{name}" if path else name) for name, row in chosen}
+        return [self.render(row, f"{path}[{index}]") for index, (_, row) in enumerate(chosen)]
 
     def hide(self, path: str) -> None:
         self.suppressed.append(path)

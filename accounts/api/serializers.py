@@ -7,6 +7,7 @@ from rest_framework import serializers
 from accounts.models import Facility, Role, ServiceAPIKey, User
 from accounts.principals import principal_role
 from accounts.selectors import user_facility_codes
+from accounts.services import access_errors
 
 
 class FacilitySerializer(serializers.ModelSerializer):
@@ -51,8 +52,9 @@ class UserSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         role = attrs.get("role", getattr(self.instance, "role", Role.VIEWER))
-        if role == Role.ADMIN and attrs.get("facilities"):
-            raise serializers.ValidationError({"facilities": ["Admins see every facility; leave this empty."]})
+        errors = access_errors(role=role, facilities=attrs.get("facilities") or [])
+        if errors:
+            raise serializers.ValidationError({field: [message] for field, message in errors.items()})
         password = attrs.get("password")
         if self.instance is None and not password:
             raise serializers.ValidationError({"password": ["This field is required."]})

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 
-from analytics.privacy import Breakdown, Count, Mean, Money, Tally, round2, round4
+from analytics.privacy import Breakdown, Count, Mean, Money, Ranked, Tally, round2, round4
 from analytics.selectors.base import (
     OVERALL,
     SECONDS_PER_DAY,
@@ -248,29 +248,23 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
 
     def build(found: dict, key) -> dict:
         candidates = {skill: Tally(int(n), int(keys)) for skill, n, keys in found["candidates"].get(key, [])}
-        top = sorted(
-            ((Tally(int(n), int(keys)), skill) for skill, n, keys in found["skills"].get(key, [])),
-            key=lambda pair: (-pair[0].n, pair[1]),
-        )[:20]
-        specialties = sorted(found["specialties"].get(key, []), key=lambda row: (-row[1], row[0]))
+        demand = []
+        for skill, n, keys in found["skills"].get(key, []):
+            jobs_count, supply = Tally(int(n), int(keys)), candidates.get(skill, Tally())
+            row = {"skill": skill, "jobs": jobs_count.count(), "candidates": supply.count(),
+                   "gap_ratio": jobs_count.rate_of(supply)}  # fmt: skip
+            demand.append((skill, row))
+        specialties = [
+            (specialty, {
+                "specialty": specialty,
+                "jobs": Count(int(count), int(keys)),
+                "mean_bill_rate": Mean(round2(mean) if mean is not None else None, int(count), int(keys)),
+            })
+            for specialty, count, mean, keys in found["specialties"].get(key, [])
+        ]  # fmt: skip
         return {
-            "demand": [
-                {
-                    "skill": skill,
-                    "jobs": jobs_count.count(),
-                    "candidates": candidates.get(skill, Tally()).count(),
-                    "gap_ratio": jobs_count.rate_of(candidates.get(skill, Tally())),
-                }
-                for jobs_count, skill in top
-            ],
-            "bill_rate_by_specialty": [
-                {
-                    "specialty": specialty,
-                    "jobs": Count(int(count), int(keys)),
-                    "mean_bill_rate": Mean(round2(mean) if mean is not None else None, int(count), int(keys)),
-                }
-                for specialty, count, mean, keys in specialties
-            ],
+            "demand": Ranked(demand, by="jobs", limit=20),
+            "bill_rate_by_specialty": Ranked(specialties, by="jobs"),
         }
 
     def rows() -> dict:
@@ -367,26 +361,23 @@ def _performance_metrics(found: dict, key) -> dict:
     for src, applications, hires, applications_keys, hires_keys in found["cohort"].get(key, []):
         hired, mean = mean_by_source.get(src, (Tally(), None))
         applied, reached = Tally(int(applications), int(applications_keys)), Tally(int(hires), int(hires_keys))
-        by_source.append(
-            {
-                "source": src,
-                "applications": applied.count(),
-                "hires": reached.count(),
-                "hire_rate": reached.rate_of(applied),
-                "time_to_hire_days": hired.mean(None if mean is None else round2(float(mean) / SECONDS_PER_DAY)),
-            }
-        )
-    by_source.sort(key=lambda row: (-row["hires"].value, row["source"]))
+        row = {
+            "source": src,
+            "applications": applied.count(),
+            "hires": reached.count(),
+            "hire_rate": reached.rate_of(applied),
+            "time_to_hire_days": hired.mean(None if mean is None else round2(float(mean) / SECONDS_PER_DAY)),
+        }
+        by_source.append((src, row))
     by_recruiter = [
-        {
+        (actor, {
             "recruiter": actor,
             "status_changes": Count(int(changes), int(changes_keys)),
             "hires": Count(int(hires), int(hires_keys)),
             "time_to_hire_days": Mean(
                 round2(float(seconds) / int(hires) / SECONDS_PER_DAY) if hires else None, int(hires), int(hires_keys)
             ),
-        }
+        })
         for actor, changes, hires, seconds, changes_keys, hires_keys in found["recruiters"].get(key, [])
-    ]
-    by_recruiter.sort(key=lambda row: (-row["hires"].value, row["recruiter"]))
-    return {"by_source": by_source, "by_recruiter": by_recruiter}
+    ]  # fmt: skip
+    return {"by_source": Ranked(by_source, by="hires"), "by_recruiter": Ranked(by_recruiter, by="hires")}

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from analytics.privacy import Count, PerUnit, Tally
+from analytics.privacy import Count, PerUnit, Ranked, Tally
 from analytics.selectors.base import (
     OVERALL,
     ByFacility,
@@ -42,14 +42,15 @@ def kpi_engagement(
 
     def build(activity: tuple, type_rows: list, cohorts: list) -> dict:
         actor_days, period_actors, wau, mau = activity
-        type_counts = sorted(((int(n), t, int(keys)) for t, n, keys in type_rows), key=lambda p: (-p[0], p[1]))[:20]
         return {
             # A mean of daily distinct actors; hidden when the period's actors are too few.
             "dau": PerUnit(actor_days.n, actor_days.keys, period_days, period_actors.n, period_actors.keys),
             "wau": wau.count(),
             "mau": mau.count(),
             "stickiness": PerUnit(actor_days.n, actor_days.keys, period_days, mau.n, mau.keys, per_n=True),
-            "events_by_type": {event_type: Count(n, keys) for n, event_type, keys in type_counts},
+            "events_by_type": Ranked(
+                [(event_type, Count(int(n), int(keys))) for event_type, n, keys in type_rows], limit=20, as_dict=True
+            ),
             "retention": cohorts,
         }
 

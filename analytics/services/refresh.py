@@ -42,6 +42,7 @@ from accounts.models import User
 from accounts.principals import Actor
 from accounts.services import audit_record
 from analytics.cache import kpi_cache_bump, kpi_cache_rollover
+from analytics.catalog import kpi_answer_json_for
 from analytics.models import ACTIVE_STATUSES, RefreshRun
 from analytics.registry import BY_KEY, View, views_named
 
@@ -234,8 +235,6 @@ def _settle_unfinished(runs: list[RefreshRun]) -> None:
 
 
 def _answer_now(kpi: str, params) -> bytes:
-    from analytics.catalog import kpi_answer_json_for  # the catalog reads refresh times from here
-
     return kpi_answer_json_for(kpi=kpi, params=params, cached=False)
 
 
@@ -419,19 +418,3 @@ def _finish(run: RefreshRun, status: str, *, started: float | None = None, rows:
                        run.pk, run.view, status)  # fmt: skip
         run.refresh_from_db()
     return run
-
-
-def views_data_as_of(keys: list[str]) -> timezone.datetime | None:
-    """When the oldest of these views was last refreshed successfully (None: never)."""
-    latest = []
-    for key in keys:
-        run = (
-            RefreshRun.objects.filter(view=key, status=RefreshRun.Status.SUCCEEDED)
-            .order_by("-finished_at")
-            .values_list("finished_at", flat=True)
-            .first()
-        )
-        if run is None:
-            return None
-        latest.append(run)
-    return min(latest) if latest else None

@@ -27,6 +27,7 @@ from accounts.principals import Actor
 from accounts.services import audit_record
 from reports.building import RowsRefused, run_rows_refused
 from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
+from reports.services.outcomes import report_run_settle
 
 logger = logging.getLogger(__name__)
 LINK_SALT = "reports.download"
@@ -144,8 +145,6 @@ def backoff_seconds(attempts: int) -> float:
 def report_delivery_attempt(*, delivery_id: int, schedule_retry: bool = True) -> Attempt:
     """One try at sending one recipient's email. Under a row lock, so two workers never send the
     same delivery; a delivery no longer pending is left alone."""
-    from reports.services.runs import report_run_settle
-
     with transaction.atomic():
         delivery = (
             ReportDelivery.objects.select_for_update(skip_locked=True)

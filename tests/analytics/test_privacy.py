@@ -98,3 +98,47 @@ def test_nothing_is_hidden_for_callers_who_may_see_everything():
 
     assert body["metrics"] == {"applications": 3, "hire_rate": 0.3333, "by": {"a": 1}}
     assert suppressed == []
+
+
+def _key_for(noise_wanted: int, count: int) -> int:
+    """A cell key whose p-table noise for ``count`` is ``noise_wanted`` (D = 3)."""
+    from analytics.perturbation import noise
+
+    return next(key for key in range(0, 2**31, 2**31 // 64) if noise(count=count, key=key, max_noise=3) == noise_wanted)
+
+
+def test_ranked_rows_follow_the_values_the_caller_is_shown():
+    """Ana has 20 hires (shown 17), Ben 18 (shown 21), Cy 5 (hidden), Di 30: a Viewer's list is
+    ordered by what it is shown, hidden rows last, and a cut keeps the first shown; an Admin's
+    by the true counts."""
+    from analytics.privacy import Ranked
+
+    rows = [
+        ("ana", {"recruiter": "ana", "hires": Count(20, _key_for(-3, 20))}),
+        ("ben", {"recruiter": "ben", "hires": Count(18, _key_for(+3, 18))}),
+        ("cy", {"recruiter": "cy", "hires": Count(5, _key_for(0, 5))}),
+        ("di", {"recruiter": "di", "hires": Count(30, _key_for(0, 30))}),
+    ]
+    metrics = {"by_recruiter": Ranked(rows, by="hires"), "top": Ranked(rows, by="hires", limit=2)}
+
+    viewer, hidden = privacy_render(metrics, suppress=True, threshold=11, max_noise=3)
+    admin, _ = privacy_render(metrics, suppress=False, threshold=11, max_noise=3)
+
+    assert [(row["recruiter"], row["hires"]) for row in viewer["by_recruiter"]] == [
+        ("di", 30), ("ben", 21), ("ana", 17), ("cy", None)
+    ]  # fmt: skip
+    assert "by_recruiter[3].hires" in hidden
+    assert [row["recruiter"] for row in viewer["top"]] == ["di", "ben"]
+    assert [(row["recruiter"], row["hires"]) for row in admin["by_recruiter"]] == [
+        ("di", 30), ("ana", 20), ("ben", 18), ("cy", 5)
+    ]  # fmt: skip
+
+
+def test_ranked_counts_render_as_an_object_in_shown_order():
+    from analytics.privacy import Ranked
+
+    counts = Ranked([("login", Count(40, _key_for(0, 40))), ("view", Count(50, _key_for(0, 50)))], as_dict=True)
+
+    body, _ = privacy_render({"events_by_type": counts}, suppress=True, threshold=11, max_noise=3)
+
+    assert list(body["events_by_type"].items()) == [("view", 50), ("login", 40)]
