@@ -17,7 +17,7 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.admin_scope import OwnRows, ScopedModelAdmin
-from accounts.api.base import aggregates_only_reason
+from accounts.api.base import aggregates_only_reason, owner_or_you
 from accounts.principals import Actor
 from reports.building import definition_rows_refused
 from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
@@ -77,7 +77,7 @@ class ReportForm(forms.ModelForm):
         if owner is not None and kind and "facilities" not in self.errors:
             refused = definition_rows_refused(owner=owner, kind=kind, facilities=data.get("facilities") or [])
             if refused:
-                self.add_error("kpi", aggregates_only_reason(refused, who=f"the report's owner ({owner.username})"))
+                self.add_error("kpi", aggregates_only_reason(refused, who=owner_or_you(owner)))
         data["schedule"] = {"crontab": " ".join(crontab.split()), "time_zone": zone} if crontab else None
         return data
 

@@ -55,6 +55,13 @@ def aggregates_only_reason(codes: Iterable[str], *, who: str = "you") -> str:
     )
 
 
+def owner_or_you(owner, caller=None) -> str:
+    """Who lacks the permission, as a refusal names them: "you" when the caller is the owner."""
+    if caller is not None and owner.pk == getattr(caller, "pk", None):
+        return "you"
+    return f"the report's owner ({owner.username})"
+
+
 class AggregatesOnly(exceptions.PermissionDenied):
     """403: the rows asked for belong to facilities whose aggregates only the caller may see.
     The body is ``{"detail": <reason>, "code": "aggregates_only"}``."""

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.api.base import AggregatesOnly, aggregates_only_reason
+from accounts.api.base import AggregatesOnly, aggregates_only_reason, owner_or_you
 from accounts.models import Facility
 from accounts.selectors import FacilityPermission, facility_ids_for
 from reports.building import definition_rows_refused
@@ -135,8 +135,7 @@ class ReportSerializer(serializers.ModelSerializer):
             facilities = current.facilities.all() if current is not None else []
         refused = definition_rows_refused(owner=owner, kind=kind, facilities=facilities)
         if refused:
-            who = "you" if owner.pk == getattr(caller, "pk", None) else f"the report's owner ({owner.username})"
-            raise AggregatesOnly(detail=aggregates_only_reason(refused, who=who))
+            raise AggregatesOnly(detail=aggregates_only_reason(refused, who=owner_or_you(owner, caller)))
 
 
 class ReportDeliverySerializer(serializers.ModelSerializer):

@@ -12,11 +12,17 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from accounts.api.base import AggregatesOnly, OwnerScope, Scope, ScopedGenericViewSet, aggregates_only_reason
+from accounts.api.base import (
+    AggregatesOnly,
+    OwnerScope,
+    Scope,
+    ScopedGenericViewSet,
+    aggregates_only_reason,
+    owner_or_you,
+)
 from accounts.api.filters import StrictFilterSet
-from accounts.models import Role
 from accounts.principals import Actor, principal_role
-from accounts.roles import Capability
+from accounts.roles import CAPABILITY_HOLDERS, Capability
 from reports.api.authentication import LinkPrincipal, SignedLinkAuthentication
 from reports.api.serializers import ReportRunSerializer, ReportSerializer, RunStartedSerializer
 from reports.building import run_rows_refused
@@ -150,9 +156,9 @@ class ReportRunDownloadViewSet(ScopedGenericViewSet):
     def retrieve(self, request: Request, pk=None) -> FileResponse:
         run = self.get_object()
         refused = run_rows_refused(run)
-        if refused and principal_role(request.user) != Role.ADMIN:  # rows its owner may no longer see
-            owner = run.report.owner
-            who = "you" if owner.pk == getattr(request.user, "pk", None) else f"the report's owner ({owner.username})"
+        admin = principal_role(request.user) in CAPABILITY_HOLDERS[Capability.ADMIN]
+        if refused and not admin:  # rows its owner may no longer see
+            who = owner_or_you(run.report.owner, request.user)
             raise AggregatesOnly(detail=aggregates_only_reason(refused, who=who))
         if run.file_removed_at:
             raise exceptions.NotFound(
