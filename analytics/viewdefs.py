@@ -420,3 +420,49 @@ SELECT actor, facility_id, min(local_date) AS first_date, min(actor_key) AS acto
 FROM analytics_actor_days
 GROUP BY actor, facility_id
 """
+
+# One row per (actor, facility or none): the days the actor was active there, as a multirange
+# (runs of consecutive days collapse into one range). Distinct actors of any scope and window are
+# a scan of the scope's rows, not of its actor-days (docs/decisions.md); it replaces
+# ACTOR_FIRST_SEEN, whose first_date is the multirange's lower bound.
+ACTOR_SPANS_V1 = """
+SELECT actor, facility_id, range_agg(daterange(local_date, local_date, '[]')) AS days,
+       min(local_date) AS first_date, min(actor_key) AS actor_key
+FROM analytics_actor_days
+GROUP BY actor, facility_id
+"""
+
+# CANDIDATE_CONTACTS_V2 and, per row, the facilities the candidate applied at within 30 days of
+# the row's first message: a scope's conversion is then read from each candidate's first contact
+# row in the scope (``applied_facilities && scope``), with no search of applications per question.
+CANDIDATE_CONTACTS_V3 = """
+SELECT c.*,
+       ARRAY(SELECT DISTINCT a.facility_id FROM analytics_candidate_applications a
+             WHERE a.candidate_id = c.candidate_id
+               AND a.applied_at >= c.first_sent_at AND a.applied_at <= c.first_sent_at + interval '30 days'
+             ORDER BY a.facility_id) AS applied_facilities
+FROM (
+    SELECT m.candidate_id, m.facility_id, m.sent_date, min(m.sent_at) AS first_sent_at,
+           min(cand.privacy_key) AS candidate_key
+    FROM events_outreachmessage m
+    JOIN events_candidate cand ON cand.id = m.candidate_id
+    GROUP BY m.candidate_id, m.facility_id, m.sent_date
+) c
+"""
+
+# CONTACT_FIRSTS_V2 with each contact day's conversion read from CANDIDATE_CONTACTS_V3 (the row
+# with the day's first message) instead of searched again.
+CONTACT_FIRSTS_V3 = """
+SELECT sent_date, prev_date, converted, count(*)::bigint AS candidates, sum(candidate_key)::bigint AS candidates_keys
+FROM (
+    SELECT sent_date, candidate_key, converted,
+           lag(sent_date) OVER (PARTITION BY candidate_id ORDER BY sent_date) AS prev_date
+    FROM (
+        SELECT DISTINCT ON (candidate_id, sent_date) candidate_id, sent_date, candidate_key,
+               cardinality(applied_facilities) > 0 AS converted
+        FROM analytics_candidate_contacts
+        ORDER BY candidate_id, sent_date, first_sent_at
+    ) c
+) contacted
+GROUP BY sent_date, prev_date, converted
+"""

@@ -3,8 +3,9 @@
 Distinct actors are exact. The daily counts come from ``actor_day_sets`` (actors per day by the
 set of facilities they were active at), so the DAU of any scope is a sum over a few thousand
 rows. Over every facility, the distinct actors of a window (the period, WAU, MAU) are the
-actor-days in it whose previous active day is before it, also a sum; a narrower scope counts
-them over ``actor_days``. Retention starts from ``actor_first_seen``.
+actor-days in it whose previous active day is before it, also a sum. A narrower scope, the rows of
+``group_by=facility`` and retention read ``actor_spans``: one row per actor and facility (or none)
+whose active days are a multirange, so a window's actors are the rows overlapping it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from analytics.selectors.base import (
     fetch,
     keyed,
     source,
-    week_start,
 )
 
 ENGAGEMENT_VIEWS = ["actor_days", "actor_day_sets", "actor_first_seen", "event_types_daily"]
@@ -106,77 +106,56 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally,
         )[0]
         values = [int(value) for value in row]
         return tuple(Tally(values[i], values[i + 1]) for i in range(0, 8, 2))  # type: ignore[return-value]
-    actor_days = fetch(
+    # A narrower scope: one row per actor and facility (or none), its active days a multirange.
+    row = fetch(
         f"""
-        SELECT coalesce(sum(actors), 0), coalesce(sum(actors_keys), 0) FROM {sets}
-        WHERE local_date BETWEEN %(start)s AND %(end)s AND (unscoped OR facility_ids && %(ids)s::bigint[])
+        SELECT coalesce(sum(n), 0), coalesce(sum(n * actor_key), 0),
+               count(*) FILTER (WHERE n > 0), coalesce(sum(actor_key) FILTER (WHERE n > 0), 0),
+               {_WINDOWS}
+        FROM (
+            SELECT {_DAYS_IN_PERIOD} AS n, actor_key, days
+            FROM (SELECT actor, min(actor_key) AS actor_key, range_agg(days) AS days
+                  FROM {source("actor_spans", fresh=fresh)}
+                  WHERE {IN_SCOPE} AND days && daterange(%(first)s, %(end)s, '[]')
+                  GROUP BY actor) scoped
+        ) actors
         """,  # noqa: S608
-        scope,
+        {**scope, "first": first},
     )[0]
-    days = source("actor_days", fresh=fresh)
-    period_actors = fetch(
-        f"""
-        SELECT count(*), coalesce(sum(actor_key), 0)
-        FROM (SELECT actor, min(actor_key) AS actor_key FROM {days}
-              WHERE {IN_SCOPE} AND local_date BETWEEN %(start)s AND %(end)s GROUP BY actor) active
-        """,  # noqa: S608
-        scope,
-    )[0]
-    wau, wau_keys, mau, mau_keys = fetch(
-        f"""
-        SELECT count(*) FILTER (WHERE last_day >= %(week)s),
-               coalesce(sum(actor_key) FILTER (WHERE last_day >= %(week)s), 0), count(*), coalesce(sum(actor_key), 0)
-        FROM (SELECT actor, max(local_date) AS last_day, min(actor_key) AS actor_key FROM {days}
-              WHERE {IN_SCOPE} AND local_date BETWEEN %(month)s AND %(end)s GROUP BY actor) recent
-        """,  # noqa: S608
-        scope,
-    )[0]
-    return (
-        Tally(int(actor_days[0]), int(actor_days[1])),
-        Tally(int(period_actors[0]), int(period_actors[1])),
-        Tally(int(wau), int(wau_keys)),
-        Tally(int(mau), int(mau_keys)),
-    )
+    values = [int(value) for value in row]
+    return tuple(Tally(values[i], values[i + 1]) for i in range(0, 8, 2))  # type: ignore[return-value]
+
+
+# Over one actor's active days (a multirange): how many fall in the period, and whether any falls
+# in the week and the month ending with it.
+_DAYS_IN_PERIOD = """(SELECT coalesce(sum(upper(span) - lower(span)), 0)
+                      FROM unnest(days * datemultirange(daterange(%(start)s, %(end)s, '[]'))) AS span)"""
+_WINDOWS = """count(*) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')),
+               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')), 0),
+               count(*) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')),
+               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')), 0)"""
 
 
 def _facility_activity(scope: dict, *, fresh: bool) -> dict:
     """{facility id: (actor-days, actors in the period, WAU, MAU)} counting that facility's events."""
-    figures: dict = defaultdict(lambda: [Tally(), Tally(), Tally(), Tally()])
-    for facility_id, actor_days, keys in fetch(
+    first = min(scope["start"], scope["month"])
+    figures = {}
+    for facility_id, *values in fetch(
         f"""
-        SELECT facility_id, sum(actors), sum(actors_keys)
-        FROM {source("actor_day_sets", fresh=fresh)}, unnest(facility_ids) AS facility_id
-        WHERE local_date BETWEEN %(start)s AND %(end)s AND facility_id = ANY(%(ids)s)
+        SELECT facility_id, sum(n), sum(n * actor_key), count(*) FILTER (WHERE n > 0),
+               coalesce(sum(actor_key) FILTER (WHERE n > 0), 0), {_WINDOWS}
+        FROM (
+            SELECT facility_id, {_DAYS_IN_PERIOD} AS n, actor_key, days
+            FROM {source("actor_spans", fresh=fresh)}
+            WHERE facility_id = ANY(%(ids)s) AND days && daterange(%(first)s, %(end)s, '[]')
+        ) actors
         GROUP BY facility_id
         """,  # noqa: S608
-        scope,
+        {**scope, "first": first},
     ):
-        figures[facility_id][0] = Tally(int(actor_days), int(keys))
-    days = source("actor_days", fresh=fresh)
-    for facility_id, actors, keys in fetch(
-        f"""
-        SELECT facility_id, count(*), sum(actor_key)
-        FROM (SELECT facility_id, actor, min(actor_key) AS actor_key FROM {days}
-              WHERE facility_id = ANY(%(ids)s) AND local_date BETWEEN %(start)s AND %(end)s
-              GROUP BY facility_id, actor) a
-        GROUP BY facility_id
-        """,  # noqa: S608
-        scope,
-    ):
-        figures[facility_id][1] = Tally(int(actors), int(keys))
-    for facility_id, wau, wau_keys, mau, mau_keys in fetch(
-        f"""
-        SELECT facility_id, count(*) FILTER (WHERE last_day >= %(week)s),
-               coalesce(sum(actor_key) FILTER (WHERE last_day >= %(week)s), 0), count(*), sum(actor_key)
-        FROM (SELECT facility_id, actor, max(local_date) AS last_day, min(actor_key) AS actor_key FROM {days}
-              WHERE facility_id = ANY(%(ids)s) AND local_date BETWEEN %(month)s AND %(end)s
-              GROUP BY facility_id, actor) recent
-        GROUP BY facility_id
-        """,  # noqa: S608
-        scope,
-    ):
-        figures[facility_id][2:] = [Tally(int(wau), int(wau_keys)), Tally(int(mau), int(mau_keys))]
-    return {key: tuple(values) for key, values in figures.items()}
+        numbers = [int(value) for value in values]
+        figures[facility_id] = tuple(Tally(numbers[i], numbers[i + 1]) for i in range(0, 8, 2))
+    return figures
 
 
 def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
@@ -198,46 +177,31 @@ def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
 def _retention(scope: dict, *, fresh: bool) -> list[dict]:
     """Weekly cohorts by the ISO week of each actor's first event ever (in scope), for weeks
     starting in the period; r_k = the share of the cohort active in week +k."""
-    start, end = scope["start"], scope["end"]
-    params = {**scope, "week0": week_start(start), "last": end + timedelta(weeks=5)}
-    firsts = fetch(
+    later_weeks = ", ".join(f"days && daterange(week + {7 * k}, week + {7 * k + 7})" for k in range(1, 5))
+    members = fetch(
         f"""
-        SELECT actor, date_trunc('week', min(first_date))::date, min(actor_key)
-        FROM {source("actor_first_seen", fresh=fresh)}
-        WHERE {IN_SCOPE} GROUP BY actor
-        HAVING date_trunc('week', min(first_date))::date BETWEEN %(start)s AND %(end)s
+        SELECT week, actor_key, {later_weeks}
+        FROM (SELECT actor, date_trunc('week', min(first_date))::date AS week, min(actor_key) AS actor_key,
+                     range_agg(days) AS days
+              FROM {source("actor_spans", fresh=fresh)} WHERE {IN_SCOPE} GROUP BY actor) actors
+        WHERE week BETWEEN %(start)s AND %(end)s
         """,  # noqa: S608
-        params,
+        scope,
     )
-    if not firsts:
-        return []
-    weeks = fetch(
-        f"""
-        SELECT DISTINCT actor, date_trunc('week', local_date)::date FROM {source("actor_days", fresh=fresh)}
-        WHERE {IN_SCOPE} AND actor = ANY(%(actors)s) AND local_date BETWEEN %(week0)s AND %(last)s
-        """,  # noqa: S608
-        {**params, "actors": [actor for actor, _, _ in firsts]},
-    )
-    active = defaultdict(set)
-    for actor, week in weeks:
-        active[actor].add(week)
-    cohorts = defaultdict(dict)
-    for actor, week, actor_key in firsts:
-        cohorts[week][actor] = int(actor_key)
+    cohorts = defaultdict(list)
+    for week, actor_key, *retained in members:
+        cohorts[week].append((int(actor_key), retained))
     result = []
     for week in sorted(cohorts):
         members = cohorts[week]
-        size = Tally.total((1, key) for key in members.values())
+        size = Tally.total((1, key) for key, _ in members)
         iso = week.isocalendar()
         result.append(
             {
                 "week": f"{iso.year}-W{iso.week:02d}",
                 "size": size.count(),
                 "retained": [
-                    Tally.total(
-                        (1, key) for a, key in members.items() if week + timedelta(weeks=k) in active[a]
-                    ).rate_of(size)
-                    for k in range(1, 5)
+                    Tally.total((1, key) for key, retained in members if retained[k]).rate_of(size) for k in range(4)
                 ],
             }
         )

@@ -15,8 +15,8 @@ from analytics.privacy import Breakdown, Rate, Tally, round2
 from analytics.selectors.base import OVERALL, ByFacility, covers_every_facility, fetch, keyed, source
 from events.models.records import Channel
 
-OUTREACH_VIEWS = ["outreach_daily", "outreach_replies", "reply_histogram", "candidate_contacts",
-                  "candidate_applications", "contact_firsts"]  # fmt: skip
+OUTREACH_VIEWS = ["outreach_daily", "outreach_replies", "reply_histogram", "candidate_applications",
+                  "candidate_contacts", "contact_firsts"]  # fmt: skip
 
 
 def kpi_outreach(
@@ -173,29 +173,21 @@ def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, Tally]:
 
 
 def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
-    """{key: (candidates messaged, converted)} per candidate over the scope's messages; per
-    facility, each facility's own candidates and applications."""
-    contacts = source("candidate_contacts", fresh=fresh)
-    applications = source("candidate_applications", fresh=fresh)
-    group, apply_scope = ("facility_id,", "ARRAY[f.facility_id]") if by_facility else ("", "%(ids)s")
+    """{key: (candidates messaged, converted)}: each candidate's first contact row in the scope's
+    messages of the period, converted when the candidate applied in the scope within 30 days of it
+    (``applied_facilities``); per facility, each facility's own messages and applications."""
+    group, applied_in = ("facility_id,", "facility_id = ANY(applied_facilities)") if by_facility else (
+        "", "applied_facilities && %(ids)s::bigint[]")  # fmt: skip
     rows = fetch(
         f"""
-        WITH firsts AS (
-            SELECT {group} candidate_id, min(first_sent_at) AS first_at, min(candidate_key) AS candidate_key
-            FROM {contacts}
-            WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
-            GROUP BY {group} candidate_id
-        )
-        SELECT {group} count(*), count(*) FILTER (WHERE converted), coalesce(sum(candidate_key), 0),
-               coalesce(sum(candidate_key) FILTER (WHERE converted), 0)
+        SELECT {group} count(*), count(*) FILTER (WHERE {applied_in}), coalesce(sum(candidate_key), 0),
+               coalesce(sum(candidate_key) FILTER (WHERE {applied_in}), 0)
         FROM (
-            SELECT f.*, EXISTS (
-                SELECT 1 FROM (SELECT candidate_id, facility_id, applied_at FROM {applications}) a
-                WHERE a.candidate_id = f.candidate_id AND a.facility_id = ANY({apply_scope})
-                  AND a.applied_at >= f.first_at AND a.applied_at <= f.first_at + interval '30 days'
-            ) AS converted
-            FROM firsts f
-        ) f
+            SELECT DISTINCT ON ({group} candidate_id) {group} candidate_key, applied_facilities
+            FROM {source("candidate_contacts", fresh=fresh)}
+            WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
+            ORDER BY {group} candidate_id, first_sent_at
+        ) firsts
         {"GROUP BY facility_id" if by_facility else ""}
         """,  # noqa: S608
         scope,

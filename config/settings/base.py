@@ -33,6 +33,9 @@ def database_config(url: str) -> dict:
     if "host" in options:
         config["HOST"] = options.pop("host")
     options.setdefault("connect_timeout", 5)
+    # No JIT for the web's and workers' own queries: KPI reads take milliseconds, and compiling a
+    # plan cost 10-40 ms of them (docs/decisions.md). A URL's own ``?options=`` wins.
+    options.setdefault("options", "-c jit=off")
     config["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
     config["CONN_HEALTH_CHECKS"] = True
     return config

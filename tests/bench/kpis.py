@@ -165,8 +165,9 @@ def p95(samples: list[float]) -> float:
 
 def bench_user(username: str, role: str, facilities: int | None = None):
     """A signed-in person of ``role`` granted the first ``facilities`` benchmark facilities (None:
-    every one). A Viewer's answers are perturbed and suppressed; a Recruiter's over the same
-    facilities are exact, so the two side by side price the privacy work alone."""
+    every facility of the installation, the demo's too). A Viewer's answers are perturbed and
+    suppressed; a Recruiter's over the same facilities are exact, so the two side by side price
+    the privacy work alone."""
     from accounts.models import Facility, User
     from accounts.principals import Actor
     from accounts.services import user_create
@@ -174,7 +175,10 @@ def bench_user(username: str, role: str, facilities: int | None = None):
     existing = User.objects.filter(username=username).first()
     if existing is not None:
         return existing
-    granted = list(Facility.objects.filter(code__startswith="BENCH-").order_by("code")[:facilities])
+    if facilities is None:
+        granted = list(Facility.objects.all())
+    else:
+        granted = list(Facility.objects.filter(code__startswith="BENCH-").order_by("code")[:facilities])
     return user_create(by=Actor.system("bench"), username=username, password=None, role=role, facilities=granted)
 
 
@@ -211,15 +215,15 @@ def time_endpoints(*, end: date, repeats: int = 20, caller=None, perturbed: bool
 
 def time_privacy_latency(*, end: date) -> dict:
     """The same endpoints for people with facilities granted, a Recruiter (exact) and a Viewer
-    (perturbed) side by side over the same scope: one facility (the usual Viewer), and every one."""
+    (perturbed) side by side over the same scope: one facility (the usual Viewer), three (the
+    demo's Viewer), and every facility."""
     from accounts.models import Role
 
-    callers = {
-        "endpoints_recruiter_one": (bench_user("bench-recruiter-1", Role.RECRUITER, 1), False),
-        "endpoints_viewer_one": (bench_user("bench-viewer-1", Role.VIEWER, 1), True),
-        "endpoints_recruiter_all": (bench_user("bench-recruiter-all", Role.RECRUITER), False),
-        "endpoints_viewer_all": (bench_user("bench-viewer-all", Role.VIEWER), True),
-    }
+    callers = {}
+    for label, facilities in (("one", 1), ("three", 3), ("every", None)):
+        for role, perturbed in ((Role.RECRUITER, False), (Role.VIEWER, True)):
+            user = bench_user(f"bench-{role}-{label}", role, facilities)
+            callers[f"endpoints_{role}_{label}"] = (user, perturbed)
     results = {}
     for label, (caller, perturbed) in callers.items():
         results[label] = time_endpoints(end=end, caller=caller, perturbed=perturbed)

@@ -56,6 +56,17 @@ def test_database_url_with_a_socket_directory():
     assert "host" not in config["OPTIONS"]
 
 
+@pytest.mark.django_db
+def test_connections_run_without_jit_unless_the_url_says_otherwise():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW jit")
+        assert cursor.fetchone()[0] == "off"
+    url = "postgres://postgres@localhost/staffing?options=-c%20jit%3Don"
+    assert database_config(url)["OPTIONS"]["options"] == "-c jit=on"
+
+
 def test_database_url_must_be_postgresql():
     from django.core.exceptions import ImproperlyConfigured
 
