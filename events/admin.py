@@ -14,7 +14,6 @@ from accounts.admin import AuditedAdminMixin
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.admin_scope import FacilityRows, ScopedModelAdmin
 from accounts.principals import Actor
-from accounts.services import audit_record
 from events.models import (
     Application,
     ApplicationStatusChange,
@@ -28,6 +27,7 @@ from events.models import (
     Placement,
 )
 from events.schema import RECRUITING_TYPES
+from events.services.audit import personal_data_read
 from events.services.processing import events_reprocess
 
 
@@ -169,11 +169,19 @@ class CandidateAdmin(RecordAdmin):
     list_select_related = ["facility"]
     readonly_fields = ["external_id", "facility", "registered_at", "registered_date"]
 
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")  # absent on a redirect
+        if changelist is not None:
+            shown = [candidate.external_id for candidate in changelist.result_list]
+            personal_data_read(by=Actor.from_request(request), candidates=shown, path=request.get_full_path())
+        return response
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
         candidate = self.get_object(request, object_id)
-        if candidate is not None:
-            audit_record(by=Actor.from_request(request), action="personal_data.read", obj=candidate, path=request.path)
+        if candidate is not None and response.status_code == 200:
+            personal_data_read(by=Actor.from_request(request), candidates=[candidate.external_id], path=request.path)
         return response
 
 

@@ -22,7 +22,13 @@ from accounts.principals import Actor
 from reports.building import definition_rows_refused
 from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
 from reports.schedules import cron_parse, zone_parse
-from reports.services.definitions import FIELDS, report_definition_errors, report_disable, report_save
+from reports.services.definitions import (
+    FIELDS,
+    report_definition_errors,
+    report_disable,
+    report_period_settle,
+    report_save,
+)
 from reports.services.delivery import report_delivery_resend
 from reports.services.runs import report_run_request
 
@@ -65,6 +71,11 @@ class ReportForm(forms.ModelForm):
                 zone_parse(zone)
             except ValueError as exc:
                 self.add_error("schedule_time_zone", str(exc))
+        named = {name: data.get(name) for name in ("period", "start_date", "end_date")}
+        settled, period_errors = report_period_settle(named)
+        data.update(settled)
+        for message in period_errors:
+            self.add_error("period", message)
         errors = report_definition_errors(
             kpi=data.get("kpi"), period=data.get("period"), start_date=data.get("start_date"),
             end_date=data.get("end_date"), group_by=data.get("group_by"), options=data.get("options"),

@@ -280,3 +280,25 @@ def celery_beat_process(django_db_setup, tmp_path) -> Iterator[CeleryProcess]:
     yield beat
     beat.stop()
     redis.Redis.from_url(settings.CELERY_BROKER_URL).delete(queue)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_kpi_cache():
+    """Cached KPI answers outlive a test's database rollback: each test starts on a new version."""
+    from analytics.cache import kpi_cache_bump
+
+    kpi_cache_bump()
+
+
+@pytest.fixture
+def build_a(facility_a):
+    from tests.kpi_data import Builder
+
+    return Builder(facility_a)
+
+
+@pytest.fixture
+def build_b(facility_b):
+    from tests.kpi_data import Builder
+
+    return Builder(facility_b)

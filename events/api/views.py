@@ -13,7 +13,6 @@ from accounts.api.base import FacilityScope, ScopedGenericViewSet
 from accounts.principals import Actor
 from accounts.roles import Capability
 from accounts.selectors import FacilityPermission
-from accounts.services import audit_record
 from events.api.filters import (
     ApplicationFilter,
     CandidateFilter,
@@ -38,6 +37,7 @@ from events.api.serializers import (
 from events.models import Application, Candidate, ComplianceCheck, Event, Job, OutreachMessage, Placement
 from events.schema import parse_event_array, parse_events_json
 from events.selectors import event_stats
+from events.services.audit import personal_data_read
 from events.services.ingestion import CREATED, DUPLICATE, events_ingest
 from events.services.processing import events_reprocess
 
@@ -215,17 +215,9 @@ class CandidateViewSet(RecordViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        shown = self.__dict__.get("unmasked")
-        if shown and response.status_code == 200:
-            # Who saw which candidates' personal data, and where.
-            audit_record(
-                by=Actor.from_request(request),
-                action="personal_data.read",
-                object_repr=f"{len(shown)} candidate(s)",
-                candidates=shown[:500],
-                count=len(shown),
-                path=request.get_full_path()[:500],
-            )
+        if response.status_code == 200:  # who saw which candidates' personal data, and where
+            personal_data_read(by=Actor.from_request(request), candidates=self.__dict__.get("unmasked", []),
+                               path=request.get_full_path())  # fmt: skip
         return response
 
 

@@ -15,7 +15,7 @@ from accounts.selectors import FacilityPermission, facility_ids_for
 from reports.building import definition_rows_refused
 from reports.models import Period, Report, ReportDelivery, ReportFormat, ReportKind, ReportRun
 from reports.schedules import cron_parse, next_slot, zone_parse
-from reports.services.definitions import report_definition_errors
+from reports.services.definitions import report_definition_errors, report_period_settle
 
 MAX_RECIPIENTS = 50
 
@@ -99,15 +99,12 @@ class ReportSerializer(serializers.ModelSerializer):
             for name in ("kpi", "period", "start_date", "end_date", "group_by", "options", "recipients", "enabled")
         }
         errors: dict[str, list[str]] = {}
-        dated = attrs.get("start_date") or attrs.get("end_date")
-        if dated and attrs.get("period") not in (None, Period.CUSTOM):
-            errors["period"] = ["Give a period or start_date/end_date, not both."]
-        if dated and "period" not in attrs:
-            merged["period"] = attrs["period"] = Period.CUSTOM
-        if not merged["period"]:
-            merged["period"] = attrs["period"] = Period.LAST_7_DAYS
-        if merged["period"] != Period.CUSTOM and "period" in attrs:
-            attrs["start_date"] = attrs["end_date"] = None
+        named = {name: attrs[name] for name in ("period", "start_date", "end_date") if name in attrs}
+        settled, period_errors = report_period_settle(named, current_period=current.period if current else None)
+        attrs.update(settled)
+        merged.update(settled)
+        if period_errors:
+            errors["period"] = period_errors
         schedule = attrs.get("schedule", current.schedule_or_none if current else None)
         errors.update(
             report_definition_errors(

@@ -20,6 +20,25 @@ from reports.models import APPLICATIONS, Period, Report, ReportSchedule
 from reports.schedules import cron_parse
 
 
+def report_period_settle(given: dict, *, current_period: str | None = None) -> tuple[dict, list[str]]:
+    """Which period a definition means, from the fields a change names among ``period``,
+    ``start_date`` and ``end_date`` (the API and the admin both ask). Dates without a period are
+    fixed dates (custom); a named period other than custom drops the dates; with neither, the
+    current period stays, or a new definition gets the last 7 days. A named period with dates is
+    refused. Returns the values to store and the errors for ``period``."""
+    settled, errors = dict(given), []
+    dated = given.get("start_date") or given.get("end_date")
+    if dated and given.get("period") not in (None, "", Period.CUSTOM):
+        errors.append("Give a period or start_date/end_date, not both.")
+    if dated and not given.get("period"):
+        settled["period"] = Period.CUSTOM
+    if not (settled.get("period") or current_period):
+        settled["period"] = Period.LAST_7_DAYS
+    if settled.get("period") and settled["period"] != Period.CUSTOM:
+        settled["start_date"] = settled["end_date"] = None
+    return settled, errors
+
+
 def report_definition_errors(
     *,
     kpi: str | None,

@@ -7,7 +7,6 @@ from decimal import Decimal
 import pytest
 
 from events.models import Invoice
-from tests.analytics.conftest import at, refresh_all
 from tests.factories import (
     jwt_client,
     make_application,
@@ -17,6 +16,7 @@ from tests.factories import (
     make_outreach,
     make_placement,
 )
+from tests.kpi_data import at, refresh_all
 
 pytestmark = pytest.mark.django_db
 

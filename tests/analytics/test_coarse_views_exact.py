@@ -24,8 +24,8 @@ from events.models import (
     Placement,
 )
 from events.services.ingestion import events_ingest
-from tests.analytics.conftest import refresh_all
 from tests.factories import make_application, make_candidate, make_job, make_outreach, make_placement
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 JANUARY = date(2026, 1, 1)

@@ -4,8 +4,8 @@ import pytest
 from django.core.cache import cache
 
 from analytics.cache import STATS_KEYS
-from tests.analytics.conftest import refresh_all
 from tests.factories import jwt_client, key_client, make_api_key
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/analytics/pipeline/"

@@ -7,8 +7,8 @@ import pytest
 
 from analytics.cache import kpi_cache_stats
 from analytics.services.refresh import refresh_request, refresh_runs_execute
-from tests.analytics.conftest import refresh_all
 from tests.factories import jwt_client
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 PERIOD = {"start_date": "2026-01-01", "end_date": "2026-01-31"}

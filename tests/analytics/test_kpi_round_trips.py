@@ -7,8 +7,8 @@ import pytest
 from accounts.models import Role
 from accounts.principals import Actor
 from accounts.services import user_set_access
-from tests.analytics.conftest import refresh_all
 from tests.factories import jwt_client
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/analytics/pipeline/"

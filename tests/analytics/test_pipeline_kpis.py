@@ -2,8 +2,8 @@
 
 import pytest
 
-from tests.analytics.conftest import refresh_all
 from tests.factories import jwt_client
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 

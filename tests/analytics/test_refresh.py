@@ -7,8 +7,8 @@ from accounts.models import AuditEvent
 from analytics.models import RefreshRun
 from analytics.registry import BY_KEY
 from analytics.services.refresh import _lock_key, refresh_request, refresh_run_execute, refresh_runs_execute
-from tests.analytics.conftest import refresh_all
 from tests.factories import jwt_client
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,7 @@ from analytics.models import RefreshRun
 from analytics.registry import BY_KEY
 from analytics.services import refresh
 from analytics.services.refresh import refresh_request, refresh_run_execute, refresh_runs_execute
-from tests.analytics.conftest import refresh_all
+from tests.kpi_data import refresh_all
 
 
 def storage_of(table: str) -> str:

@@ -15,8 +15,8 @@ from analytics.selectors import engagement, outreach
 from analytics.selectors.base import covers_every_facility
 from events.models import Application, Candidate, Event, OutreachMessage
 from events.services.ingestion import events_ingest
-from tests.analytics.conftest import refresh_all
 from tests.factories import FacilityFactory, make_application, make_candidate, make_outreach
+from tests.kpi_data import refresh_all
 
 pytestmark = pytest.mark.django_db
 JANUARY = date(2026, 1, 1)

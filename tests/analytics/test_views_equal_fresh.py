@@ -7,8 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from events.models import Application, Candidate, Job
-from tests.analytics.conftest import Builder, refresh_all
 from tests.factories import jwt_client
+from tests.kpi_data import Builder, refresh_all
 
 pytestmark = pytest.mark.django_db
 JANUARY = date(2026, 1, 1)

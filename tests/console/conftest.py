@@ -22,14 +22,6 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("BROWSER_ARTIFACTS", ROOT / "var" / "artifacts" / "browser"))
 
 
-@pytest.fixture(autouse=True)
-def _fresh_kpi_cache():
-    """Cached answers outlive a test's database rollback; each test starts on a new version."""
-    from analytics.cache import kpi_cache_bump
-
-    kpi_cache_bump()
-
-
 def chromium_path() -> str | None:
     candidate = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     return candidate if Path(candidate).exists() else None

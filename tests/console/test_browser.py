@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.models import AuditEvent, Facility, Role, User
 from accounts.principals import Actor
 from analytics.models import RefreshRun
-from config.console.selectors import HEADLINE, show
+from console.selectors import HEADLINE, show
 from events.models import Event, EventStatus, Job
 from events.services.ingestion import events_ingest
 from events.services.processing import events_process_pending

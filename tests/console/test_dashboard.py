@@ -9,9 +9,9 @@ import pytest
 
 from accounts.models import Role
 from analytics.params import reporting_today
-from config.console.selectors import Headline, console_dashboard
-from tests.analytics.conftest import Builder, refresh_all
+from console.selectors import Headline, console_dashboard
 from tests.factories import jwt_client, make_user
+from tests.kpi_data import Builder, refresh_all
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.models import AuditEvent, Role
 from analytics.models import RefreshRun
-from config.console.selectors import ViewStatus, console_status, refresh_intervals
+from console.selectors import ViewStatus, console_status, refresh_intervals
 from tests.factories import make_user
 
 pytestmark = pytest.mark.django_db

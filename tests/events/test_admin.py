@@ -61,6 +61,21 @@ def test_staff_without_the_personal_data_grant_see_no_candidates_even_with_the_m
     assert b"Doe" not in listing.content + page.content
 
 
+def test_the_console_audits_every_candidate_page_it_shows_unmasked(admin_client, facility_a):
+    jane = make_candidate(facility_a, external_id="C-1", last_name="Doe")
+    make_candidate(facility_a, external_id="C-2", last_name="Roe")
+
+    listing = admin_client.get("/admin/events/candidate/")
+    page = admin_client.get(f"/admin/events/candidate/{jane.pk}/change/")
+
+    assert b"Doe" in listing.content and b"Doe" in page.content
+    reads = AuditEvent.objects.filter(action="personal_data.read").order_by("id")
+    assert [(sorted(read.details["candidates"]), read.details["path"]) for read in reads] == [
+        (["C-1", "C-2"], "/admin/events/candidate/"),
+        (["C-1"], f"/admin/events/candidate/{jane.pk}/change/"),
+    ]
+
+
 def test_staff_only_see_their_facilities(client, facility_a, facility_b):
     make_candidate(facility_b, external_id="C-B")
     recruiter = make_user("staff-recruiter", Role.RECRUITER, [facility_a], is_staff=True)

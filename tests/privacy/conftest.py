@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 
 from accounts.models import Role
-from tests.analytics.conftest import _fresh_kpi_cache, refresh_all  # noqa: F401 - the cache fixture, reused
 from tests.factories import make_candidate, make_job, make_user
+from tests.kpi_data import refresh_all
 
 FIRST_DAY = date(2026, 3, 1)
 DAYS = 60  # the attacked days: each one a hidden cell of 1..10

@@ -50,24 +50,3 @@ def attachment(message: EmailMessage):
     parts = list(message.iter_attachments())
     assert len(parts) == 1, [p.get_filename() for p in parts]
     return parts[0].get_filename(), parts[0].get_payload(decode=True)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_kpi_cache():
-    from analytics.cache import kpi_cache_bump
-
-    kpi_cache_bump()
-
-
-@pytest.fixture
-def build_a(facility_a):
-    from tests.analytics.conftest import Builder
-
-    return Builder(facility_a)
-
-
-@pytest.fixture
-def build_b(facility_b):
-    from tests.analytics.conftest import Builder
-
-    return Builder(facility_b)

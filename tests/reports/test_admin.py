@@ -7,6 +7,7 @@ import pytest
 from accounts.models import AuditEvent
 from reports.models import Report, ReportDelivery, ReportRun
 from reports.services.runs import report_run_execute
+from tests.factories import jwt_client
 from tests.reports.conftest import make_report
 
 pytestmark = pytest.mark.django_db
@@ -93,6 +94,24 @@ def test_the_admin_applies_the_apis_definition_rules(admin_client, alice, facili
     assert response.status_code == 200
     assert b"Must not be before start_date." in response.content
     assert not Report.objects.exists()
+
+
+def test_the_admin_reads_the_period_as_the_api_does(admin_client, alice, facility_a):
+    """A named period with dates is refused on both (the console's form always names a period:
+    fixed dates are `custom`, which keeps them)."""
+    both = admin_client.post("/admin/reports/report/add/",
+                             form(alice, facility_a, start_date="2026-01-01", end_date="2026-01-31"))  # fmt: skip
+    api = jwt_client(alice).post("/api/v1/reports/", {"name": "R", "kpi": "revenue", "period": "previous_week",
+                                 "start_date": "2026-01-01", "end_date": "2026-01-31"}, format="json")  # fmt: skip
+    fixed = admin_client.post("/admin/reports/report/add/",
+                              form(alice, facility_a, period="custom", start_date="2026-01-01", end_date="2026-01-31"))  # fmt: skip
+
+    message = "Give a period or start_date/end_date, not both."
+    assert both.status_code == 200 and message in both.content.decode()
+    assert api.status_code == 400 and api.json()["period"] == [message]
+    assert fixed.status_code == 302, fixed.content.decode()[:2000]
+    report = Report.objects.get()
+    assert (report.period, str(report.start_date), str(report.end_date)) == ("custom", "2026-01-01", "2026-01-31")
 
 
 def test_the_admin_refuses_a_row_level_report_for_an_owner_who_sees_aggregates_only(admin_client, carol, facility_a):

@@ -16,8 +16,8 @@ from django.core import signing
 from reports.models import ReportRun
 from reports.services.delivery import download_token, report_delivery_attempt
 from reports.services.runs import report_run_execute
-from tests.analytics.conftest import refresh_all
 from tests.factories import jwt_client, make_candidate
+from tests.kpi_data import refresh_all
 from tests.reports.conftest import attachment, make_report
 
 NOV_1_7 = {"period": "custom", "start_date": date(2026, 11, 1), "end_date": date(2026, 11, 7)}

@@ -1,10 +1,10 @@
-"""Hand-built data for KPI tests: records placed exactly, views refreshed for real."""
+"""Hand-built data for KPI tests: records placed exactly, views refreshed for real (the fixtures
+``build_a``/``build_b`` in tests/conftest.py hand out a Builder per facility)."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-import pytest
 from django.core.cache import cache
 
 from analytics.cache import WARM_KEY
@@ -43,21 +43,3 @@ class Builder:
             offered_at=at(offered) if offered else None, offered_date=date.fromisoformat(offered) if offered else None,
             hired_at=at(hired) if hired else None, hired_date=date.fromisoformat(hired) if hired else None,
         )  # fmt: skip
-
-
-@pytest.fixture(autouse=True)
-def _fresh_kpi_cache():
-    """Cached answers outlive a test's database rollback; each test starts on a new version."""
-    from analytics.cache import kpi_cache_bump
-
-    kpi_cache_bump()
-
-
-@pytest.fixture
-def build_a(facility_a):
-    return Builder(facility_a)
-
-
-@pytest.fixture
-def build_b(facility_b):
-    return Builder(facility_b)

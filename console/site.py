@@ -20,8 +20,8 @@ from accounts.principals import Actor, principal_role
 from accounts.roles import CAPABILITY_HOLDERS, Capability
 from analytics.registry import BY_KEY
 from analytics.services.refresh import refresh_request
-from config.console import charts
-from config.console.selectors import console_dashboard, console_status
+from console import charts
+from console.selectors import console_dashboard, console_status
 
 logger = logging.getLogger(__name__)
 
