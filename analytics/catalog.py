@@ -9,8 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ImproperlyConfigured
+
 from analytics.answers import kpi_answer, kpi_answer_json
 from analytics.params import KpiParams
+from analytics.registry import BY_KEY
 from analytics.selectors import areas, series
 from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
 
@@ -46,6 +49,11 @@ class KpiSpec:
 
 
 def _fixed(keys: list[str]) -> Callable[[KpiParams], list[str]]:
+    """The views behind an answer, checked against the registry when the catalog loads: a name
+    that is not a view would leave the answer's ``data_as_of`` null (never refreshed) for good."""
+    unknown = sorted(set(keys) - BY_KEY.keys())
+    if unknown:
+        raise ImproperlyConfigured(f"KPI views not in analytics.registry: {', '.join(unknown)}")
     return lambda params: keys
 
 

@@ -1,6 +1,7 @@
 """``actor_spans`` replaces ``actor_first_seen``: per actor and facility (or none), the days active
 as a multirange, so the distinct actors of a scope narrower than every facility are counted from
-one row per actor and facility instead of one per actor-day (docs/decisions.md, "Actor spans")."""
+one row per actor and facility instead of one per actor-day (docs/decisions.md, "Distinct
+counts of a narrower scope")."""
 
 from django.db import migrations
 

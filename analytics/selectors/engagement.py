@@ -24,8 +24,16 @@ from analytics.selectors.base import (
     source,
 )
 
-ENGAGEMENT_VIEWS = ["actor_days", "actor_day_sets", "actor_first_seen", "event_types_daily"]
+ENGAGEMENT_VIEWS = ["actor_days", "actor_day_sets", "actor_spans", "event_types_daily"]
 IN_SCOPE = "(facility_id IS NULL OR facility_id = ANY(%(ids)s))"  # an event's facility, or none
+# Over one actor's active days (a multirange): how many fall in the period, and whether any falls
+# in the week and the month ending with it.
+_DAYS_IN_PERIOD = """(SELECT coalesce(sum(upper(span) - lower(span)), 0)
+                      FROM unnest(days * datemultirange(daterange(%(start)s, %(end)s, '[]'))) AS span)"""
+_WINDOWS = """count(*) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')),
+               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')), 0),
+               count(*) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')),
+               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')), 0)"""
 
 
 def kpi_engagement(
@@ -104,8 +112,7 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally,
             """,  # noqa: S608 - view names come from the registry
             {**scope, "first": first},
         )[0]
-        values = [int(value) for value in row]
-        return tuple(Tally(values[i], values[i + 1]) for i in range(0, 8, 2))  # type: ignore[return-value]
+        return _activity(row)
     # A narrower scope: one row per actor and facility (or none), its active days a multirange.
     row = fetch(
         f"""
@@ -122,18 +129,13 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally,
         """,  # noqa: S608
         {**scope, "first": first},
     )[0]
-    values = [int(value) for value in row]
+    return _activity(row)
+
+
+def _activity(row) -> tuple[Tally, Tally, Tally, Tally]:
+    """Four (count, key sum) pairs in a row: actor-days, actors in the period, WAU, MAU."""
+    values = [int(value or 0) for value in row]
     return tuple(Tally(values[i], values[i + 1]) for i in range(0, 8, 2))  # type: ignore[return-value]
-
-
-# Over one actor's active days (a multirange): how many fall in the period, and whether any falls
-# in the week and the month ending with it.
-_DAYS_IN_PERIOD = """(SELECT coalesce(sum(upper(span) - lower(span)), 0)
-                      FROM unnest(days * datemultirange(daterange(%(start)s, %(end)s, '[]'))) AS span)"""
-_WINDOWS = """count(*) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')),
-               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')), 0),
-               count(*) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')),
-               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')), 0)"""
 
 
 def _facility_activity(scope: dict, *, fresh: bool) -> dict:
@@ -153,8 +155,7 @@ def _facility_activity(scope: dict, *, fresh: bool) -> dict:
         """,  # noqa: S608
         {**scope, "first": first},
     ):
-        numbers = [int(value) for value in values]
-        figures[facility_id] = tuple(Tally(numbers[i], numbers[i + 1]) for i in range(0, 8, 2))
+        figures[facility_id] = _activity(values)
     return figures
 
 

@@ -213,3 +213,13 @@ def test_every_kpi_endpoint_answers_the_envelope_and_hides_other_facilities(alic
     assert body["facilities"] == ["MERCY-01"]
     assert [row["facility"] for row in body["rows"]] == ["MERCY-01"]
     assert jwt_client(alice).get(f"/api/v1/analytics/{name}/", {"facility": "STJ-02"}).status_code == 404
+
+
+@pytest.mark.parametrize("name", ["kpis", "dashboard", "pipeline", "performance", "compliance", "revenue",
+                                  "outreach", "skills", "engagement", "trends", "metrics"])  # fmt: skip
+def test_after_a_refresh_every_answer_says_when_its_data_is_from(alice, name):
+    """``data_as_of`` is the oldest of the answer's views: null only while one was never refreshed."""
+    assert kpi(alice, name)["data_as_of"] is None
+    refresh_all()
+
+    assert kpi(alice, name)["data_as_of"] is not None
