@@ -1,6 +1,6 @@
 """The console's one enforcement point: every ModelAdmin derives from ScopedAdminMixin.
 
-The API narrows every queryset in its base viewset (accounts.api.base); the console does the
+The API narrows every queryset in its base viewset (api.base); the console does the
 same here, from the same rules, none of them restated:
 
 - a caller's facilities are ``facilities_for`` (read through accounts.scope's per-process cache,

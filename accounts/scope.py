@@ -25,7 +25,6 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.settings import api_settings as jwt_settings
 
 from accounts.models import Facility, FacilityGrant, User
-from accounts.redis_batch import Call
 from accounts.selectors import FacilityPermission, facilities_for
 
 logger = logging.getLogger(__name__)
@@ -123,7 +122,7 @@ class ScopeCachedJWTAuthentication(JWTAuthentication):
 
     The user is taken under the version this process saw last, without asking Redis, and is
     *provisional* until the view confirms that version (``scope_settle``). The one enforcement
-    point (accounts.api.base) does so before any handler runs, in the same Redis round trip as
+    point (api.base) does so before any handler runs, in the same Redis round trip as
     the throttle count; if the version moved, the caller is authenticated again under the new
     one, so a revocation still takes effect on the next request."""
 
@@ -168,14 +167,9 @@ def scope_pending(request) -> bool:
     return getattr(request.user, CONFIRMED_ATTRIBUTE, True) is False
 
 
-def scope_version_call() -> Call:
-    """The Redis call that reads the scope version, for a batch (accounts.redis_batch)."""
-    return Call.get(cache.make_key(VERSION_KEY))
-
-
 def scope_settle(request, reply: object = MISSING) -> bool:
     """Confirm a provisional ``request.user`` against the current scope version. ``reply`` is
-    the reply to scope_version_call, ``UNAVAILABLE`` when Redis could not be read, or left out
+    the reply to a read of VERSION_KEY (api.roundtrip), ``UNAVAILABLE`` when Redis could not be read, or left out
     to read it now. If the user was taken under another version, authenticate again under the
     current one (from the database alone when Redis cannot say). Returns whether it did."""
     if not scope_pending(request):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from django.core.cache import cache
 
-from accounts.redis_batch import Call, Script, redis_batch
+from api.redis_batch import Call, Script, redis_batch
 
 logger = logging.getLogger(__name__)
 

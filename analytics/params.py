@@ -10,10 +10,10 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.request import Request
 
-from accounts.boundary import date_problem
 from accounts.principals import principal_role
 from accounts.roles import CAPABILITY_HOLDERS, Capability
 from accounts.scope import caller_scope
+from api.boundary import date_problem
 
 MAX_SPAN_DAYS = 731
 MAX_FRESH_DAYS = 31

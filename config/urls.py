@@ -22,7 +22,7 @@ urlpatterns = [
 ]
 
 # Errors outside the API views: JSON under /api/, plain pages elsewhere, 503 for a lost database.
-handler400 = "accounts.errors.bad_request"
-handler403 = "accounts.errors.permission_denied"
-handler404 = "accounts.errors.not_found"
-handler500 = "accounts.errors.server_error"
+handler400 = "api.errors.bad_request"
+handler403 = "api.errors.permission_denied"
+handler404 = "api.errors.not_found"
+handler500 = "api.errors.server_error"

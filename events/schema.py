@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from accounts.boundary import (
+from api.boundary import (
     DEPTH_MESSAGE,
     UnreadableItem,
     canonical_json_problem,

@@ -17,8 +17,8 @@ from django_celery_beat.models import PeriodicTask
 
 from accounts.admin_actions import ObjectActionsMixin
 from accounts.admin_scope import OwnRows, ScopedModelAdmin
-from accounts.api.base import aggregates_only_reason, owner_or_you
 from accounts.principals import Actor
+from api.base import aggregates_only_reason, owner_or_you
 from reports.building import definition_rows_refused
 from reports.models import DeliveryStatus, Report, ReportDelivery, ReportRun, RunTrigger
 from reports.schedules import cron_parse, zone_parse

@@ -10,8 +10,6 @@ from rest_framework.response import Response
 from rest_framework_simplejwt import views as jwt_views
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer
 
-from accounts.api.base import AdminScope, FacilityScope, ScopedAPIView, ScopedGenericViewSet
-from accounts.api.filters import StrictFilterSet
 from accounts.api.serializers import (
     APIKeyCreatedSerializer,
     APIKeySerializer,
@@ -33,6 +31,8 @@ from accounts.services import (
     user_delete,
     user_update,
 )
+from api.base import AdminScope, FacilityScope, ScopedAPIView, ScopedGenericViewSet
+from api.filters import StrictFilterSet
 
 ADMIN_WRITES = {
     "create": Capability.ADMIN,

@@ -15,8 +15,6 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
-from accounts.api.base import ScopedAPIView
-from accounts.redis_batch import Call
 from accounts.roles import Capability
 from accounts.scope import ScopeCachedJWTAuthentication
 from analytics.api.views import COMMON_PARAMETERS, KpiEnvelopeSerializer
@@ -24,6 +22,8 @@ from analytics.cache import kpi_digest, kpi_lookup_call, kpi_lookup_reply
 from analytics.catalog import KPIS, kpi_answer_json_for
 from analytics.params import kpi_params_parse
 from analytics.selectors import series
+from api.base import ScopedAPIView
+from api.redis_batch import Call
 
 FACILITY_NOT_FOUND = "A facility code in `facility` that does not exist or is not the caller's."
 

@@ -5,13 +5,13 @@ from rest_framework import mixins, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
 from accounts.principals import Actor
 from accounts.roles import Capability
 from analytics.cache import kpi_cache_stats
 from analytics.models import RefreshRun
 from analytics.registry import BY_KEY, GROUPS
 from analytics.services.refresh import refresh_request
+from api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
 
 COMMON_PARAMETERS = [
     OpenApiParameter("start_date", str, description="first day (YYYY-MM-DD); default: 29 days before end_date"),

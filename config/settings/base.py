@@ -86,11 +86,11 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: the client's address through TRUSTED_PROXIES only; then the headers every answer
     # carries, then input no view can take (a 400 that carries those headers too).
-    "accounts.middleware.ClientAddressMiddleware",
+    "api.middleware.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
-    "accounts.middleware.ApiCacheControlMiddleware",
-    "accounts.middleware.InputBoundaryMiddleware",
+    "api.middleware.ApiCacheControlMiddleware",
+    "api.middleware.InputBoundaryMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -207,26 +207,26 @@ REST_FRAMEWORK = {
     # JWT first: its WWW-Authenticate header makes an anonymous call a 401, not a 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework_simplejwt.authentication.JWTAuthentication",
-        "accounts.api.authentication.APIKeyAuthentication",
+        "api.authentication.APIKeyAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON only, checked at the input boundary (accounts.boundary); anything else is a 415.
-    "DEFAULT_PARSER_CLASSES": ["accounts.api.parsers.StrictJSONParser"],
+    # JSON only, checked at the input boundary (api.boundary); anything else is a 415.
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.StrictJSONParser"],
     # Throttles key anonymous callers on REMOTE_ADDR, which ClientAddressMiddleware has already
     # read through TRUSTED_PROXIES: DRF must not read X-Forwarded-For a second time.
     "NUM_PROXIES": 0,
     "DEFAULT_FILTER_BACKENDS": [
-        "accounts.api.filters.StrictFilterBackend",
+        "api.filters.StrictFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_PAGINATION_CLASS": "accounts.api.pagination.StandardPagination",
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_THROTTLE_CLASSES": [
-        "accounts.api.throttling.AnonThrottle",
-        "accounts.api.throttling.UserThrottle",
-        "accounts.api.throttling.ScopeThrottle",
+        "api.throttling.AnonThrottle",
+        "api.throttling.UserThrottle",
+        "api.throttling.ScopeThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env("THROTTLE_ANON", default="120/min"),
@@ -234,9 +234,9 @@ REST_FRAMEWORK = {
         "auth": env("THROTTLE_AUTH", default="30/min"),
         "exports": env("THROTTLE_EXPORTS", default="60/hour"),
     },
-    "EXCEPTION_HANDLER": "accounts.api.exceptions.api_exception_handler",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "accounts.api.negotiation.ContentNegotiation",
-    "DEFAULT_SCHEMA_CLASS": "accounts.api.schema.AutoSchema",  # documents the error responses too
+    "EXCEPTION_HANDLER": "api.exceptions.api_exception_handler",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "api.negotiation.ContentNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "api.schema.AutoSchema",  # documents the error responses too
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

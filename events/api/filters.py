@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import django_filters
 
-from accounts.api.filters import StrictBooleanFilter, StrictFilterSet
+from api.filters import StrictBooleanFilter, StrictFilterSet
 from events.models import (
     Application,
     Candidate,

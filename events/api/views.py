@@ -9,10 +9,10 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.api.base import FacilityScope, ScopedGenericViewSet
 from accounts.principals import Actor
 from accounts.roles import Capability
 from accounts.selectors import FacilityPermission
+from api.base import FacilityScope, ScopedGenericViewSet
 from events.api.filters import (
     ApplicationFilter,
     CandidateFilter,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from django.core import signing
-from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
+from api.authentication import key_scheme
 from reports.services.delivery import download_token_read
 
 
@@ -51,14 +51,10 @@ class SignedLinkAuthentication(BaseAuthentication):
         return 'Token realm="report download link"'
 
 
-class SignedLinkScheme(OpenApiAuthenticationExtension):
-    target_class = "reports.api.authentication.SignedLinkAuthentication"
-    name = "SignedLink"
-
-    def get_security_definition(self, auto_schema):
-        return {
-            "type": "apiKey",
-            "in": "query",
-            "name": "token",
-            "description": "The signed, expiring token of a report email's download link.",
-        }
+SignedLinkScheme = key_scheme(
+    "reports.api.authentication.SignedLinkAuthentication",
+    name="SignedLink",
+    where="query",
+    parameter="token",
+    description="The signed, expiring token of a report email's download link.",
+)

@@ -9,9 +9,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework import serializers
 
-from accounts.api.base import AggregatesOnly, aggregates_only_reason, owner_or_you
 from accounts.models import Facility
 from accounts.selectors import FacilityPermission, facility_ids_for
+from api.base import AggregatesOnly, aggregates_only_reason, owner_or_you
 from reports.building import definition_rows_refused
 from reports.models import Period, Report, ReportDelivery, ReportFormat, ReportKind, ReportRun
 from reports.schedules import cron_parse, next_slot, zone_parse

@@ -12,7 +12,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
-from accounts.api.base import (
+from accounts.principals import Actor, principal_role
+from accounts.roles import CAPABILITY_HOLDERS, Capability
+from api.base import (
     AggregatesOnly,
     OwnerScope,
     Scope,
@@ -20,9 +22,7 @@ from accounts.api.base import (
     aggregates_only_reason,
     owner_or_you,
 )
-from accounts.api.filters import StrictFilterSet
-from accounts.principals import Actor, principal_role
-from accounts.roles import CAPABILITY_HOLDERS, Capability
+from api.filters import StrictFilterSet
 from reports.api.authentication import LinkPrincipal, SignedLinkAuthentication
 from reports.api.serializers import ReportRunSerializer, ReportSerializer, RunStartedSerializer
 from reports.building import run_rows_refused

@@ -10,11 +10,11 @@ from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from accounts.boundary import date_problem
 from accounts.models import Facility
 from accounts.principals import Actor
 from accounts.services import audit_record
 from analytics.params import MAX_SPAN_DAYS
+from api.boundary import date_problem
 from reports.building import kpi_options_clean
 from reports.models import APPLICATIONS, Period, Report, ReportSchedule
 from reports.schedules import cron_parse

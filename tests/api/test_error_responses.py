@@ -1,5 +1,5 @@
 """Every operation of the schema documents the errors it can answer, with their bodies
-(accounts.api.schema). Read from the schema alone; the Schemathesis run checks them against
+(api.schema). Read from the schema alone; the Schemathesis run checks them against
 the server."""
 
 from __future__ import annotations

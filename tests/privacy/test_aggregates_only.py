@@ -20,11 +20,11 @@ from guardian.shortcuts import remove_perm
 from rest_framework.test import APIClient, APIRequestFactory
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from accounts.api.base import FacilityScope, ScopedGenericViewSet
 from accounts.models import Facility, Role
 from accounts.principals import Actor
 from accounts.selectors import FacilityPermission
 from accounts.services import user_set_access
+from api.base import FacilityScope, ScopedGenericViewSet
 from events.api.views import CandidateViewSet
 from events.masking import MASKERS
 from events.models import Candidate

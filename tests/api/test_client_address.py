@@ -7,7 +7,7 @@ import pytest
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from accounts.middleware import client_address, trusted_proxies
+from api.middleware import client_address, trusted_proxies
 
 pytestmark = pytest.mark.django_db
 

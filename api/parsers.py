@@ -1,4 +1,4 @@
-"""The API's one body parser: strict JSON, checked at the boundary (accounts.boundary).
+"""The API's one body parser: strict JSON, checked at the boundary (api.boundary).
 
 Only JSON is taken: a form-encoded or multipart body is a 415, so every route sees the same
 typed values (a form's ``options=null`` is the text "null", not JSON's null). ``NaN`` and
@@ -12,7 +12,7 @@ from typing import Any
 from rest_framework import exceptions
 from rest_framework.parsers import BaseParser
 
-from accounts.boundary import json_loads, json_problem
+from api.boundary import json_loads, json_problem
 
 
 class StrictJSONParser(BaseParser):

@@ -20,7 +20,6 @@ base queryset with ``base_queryset``.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -35,12 +34,10 @@ from rest_framework.viewsets import GenericViewSet
 
 from accounts.models import Facility, Role
 from accounts.principals import principal_role
-from accounts.redis_batch import Call, redis_batch
 from accounts.roles import CAPABILITY_HOLDERS, Capability
-from accounts.scope import UNAVAILABLE, scope_pending, scope_settle, scope_version_call
+from accounts.scope import scope_settle
 from accounts.selectors import ROW_LEVEL, FacilityPermission, facility_ids_for
-
-logger = logging.getLogger(__name__)
+from api.roundtrip import OneRoundTrip
 
 AGGREGATES_ONLY = "aggregates_only"
 
@@ -254,45 +251,9 @@ class ScopedViewMixin:
 
     def initial(self, request: Request, *args, **kwargs) -> None:
         super().initial(request, *args, **kwargs)  # authentication (401), throttles (429)
-        if scope_settle(request):  # a provisional user not confirmed by check_throttles: now
+        if scope_settle(request):  # a provisional user the throttle round trip did not confirm: now
             self.check_permissions(request)
         self.check_capability(request)
-
-    def check_throttles(self, request: Request) -> None:
-        """DRF's throttle check, with every Redis call this step needs in one round trip: each
-        throttle's count, the confirmation of a provisional user (accounts.scope) and what the
-        view wants read early (``prefetch_calls``). The prefetched replies are kept only if the
-        user was confirmed as it was; a caller authenticated again gets none."""
-        counted = [(throttle, throttle.count_call(request, self)) for throttle in self.get_throttles()]
-        counted = [(throttle, call) for throttle, call in counted if call is not None]
-        pending = scope_pending(request)
-        prefetch = self.prefetch_calls(request)
-        calls = [call for _, call in counted] + ([scope_version_call()] if pending else []) + prefetch
-        try:
-            replies = redis_batch(calls)
-        except Exception:  # Redis down: throttles allow, as DRF's would fail open here too
-            logger.warning("Redis unavailable for throttles and scope; requests allowed", exc_info=True)
-            replies = None
-        if pending:
-            version_reply = UNAVAILABLE if replies is None else replies[len(counted)]
-            if scope_settle(request, version_reply):  # authenticated again: checked again, nothing prefetched
-                self.check_permissions(request)
-                prefetch = []
-        if replies is not None and prefetch:
-            self.prefetched(request, replies[len(calls) - len(prefetch) :])
-        refused = []
-        for (throttle, _), reply in zip(counted, replies or [], strict=False):
-            if not throttle.counted(reply):
-                refused.append(throttle.wait())
-        if refused:
-            self.throttled(request, max((wait for wait in refused if wait is not None), default=None))
-
-    def prefetch_calls(self, request: Request) -> list[Call]:
-        """Redis calls whose replies the handler will want, sent with the throttle counts."""
-        return []
-
-    def prefetched(self, request: Request, replies: list) -> None:
-        """The replies to ``prefetch_calls``, once the caller is confirmed."""
 
     def check_capability(self, request: Request) -> None:
         method = request.method.lower()
@@ -319,7 +280,7 @@ class ScopedViewMixin:
         return sorted(Facility.objects.filter(id__in=ids).values_list("code", flat=True)) if ids else []
 
 
-class ScopedGenericViewSet(ScopedViewMixin, GenericViewSet):
+class ScopedGenericViewSet(ScopedViewMixin, OneRoundTrip, GenericViewSet):
     scope: Scope
     capabilities = {"list": Capability.READ, "retrieve": Capability.READ, "metadata": Capability.READ}
     #: Fields shown masked to callers without the personal-data permission of the row's
@@ -347,6 +308,6 @@ class ScopedGenericViewSet(ScopedViewMixin, GenericViewSet):
             raise
 
 
-class ScopedAPIView(ScopedViewMixin, APIView):
+class ScopedAPIView(ScopedViewMixin, OneRoundTrip, APIView):
     """For endpoints that are not a model collection (KPIs, stats). They read through
     ``self.facility_ids()`` and declare ``capabilities`` per HTTP method."""

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 
-from accounts.boundary import MAX_JSON_DEPTH, canonical_json_problem, json_problem
+from api.boundary import MAX_JSON_DEPTH, canonical_json_problem, json_problem
 from events.models import Event
 from events.schema import canonical_json
 from tests.accounts.test_permission_walk import api_routes, methods_of, walk

@@ -1,11 +1,11 @@
 """The OpenAPI schema documents the errors each operation really gives, by rule, not per view.
 
 drf-spectacular documents what a view returns when it succeeds. Every API view also goes
-through the same steps before and around its handler (accounts.api.base, DRF, the exception
-handler in accounts.api.exceptions), and each step has its own refusal. ``AutoSchema`` adds
+through the same steps before and around its handler (api.base, DRF, the exception
+handler in api.exceptions), and each step has its own refusal. ``AutoSchema`` adds
 those refusals to every operation, from what the view is made of:
 
-- 400 everywhere: the input boundary (accounts.boundary) checks the path, query string and
+- 400 everywhere: the input boundary (api.boundary) checks the path, query string and
   header values of every request; beyond it, bodies, parameters and filters are validated (an
   unknown query parameter is refused by ``StrictFilterBackend``, on lists and lookups; ordering,
   filtering or searching by a field masked for the caller by the scope);
@@ -13,7 +13,7 @@ those refusals to every operation, from what the view is made of:
   ``WWW-Authenticate`` header like the token endpoints);
 - 403 when a permission or the action's capability can refuse the caller; on reads of row-level
   data (a viewset whose ``FacilityScope`` is ``row_level``) also when the rows are of a facility
-  whose personal-data permission the caller lacks (aggregates only, accounts.api.base);
+  whose personal-data permission the caller lacks (aggregates only, api.base);
 - 404 for an object looked up by a path parameter, and for a page or cursor past the end;
 - 409 on writes: a DELETE of an object other records still refer to, or a write that lost a
   race with another request over the same row;
@@ -105,7 +105,7 @@ SERVER_ERRORS: dict[int, str] = {
     414: "The request line (path and query string) is longer than the web server reads (gunicorn: 4094 bytes).",
 }
 COMPONENTS = {"Error": ERROR, "ValidationError": VALIDATION_ERROR}
-# Reads of row-level data (accounts.api.base.FacilityScope): what else their 400 and 403 say.
+# Reads of row-level data (api.base.FacilityScope): what else their 400 and 403 say.
 READ_ACTIONS = {"list", "retrieve"}
 ROW_LEVEL_FORBIDDEN = (
     "The caller's role may not do this; or the rows asked for are of a facility where the caller lacks the "
@@ -154,7 +154,7 @@ class AutoSchema(SpectacularAutoSchema):
         if self._challenges():
             statuses.add(401)
         if any(not isinstance(permission, AllowAny) for permission in self.view.get_permissions()):
-            statuses.add(403)  # a permission, a capability (accounts.api.base) or CSRF for a session
+            statuses.add(403)  # a permission, a capability (api.base) or CSRF for a session
         if path_parameters or (self._is_list_view() and self._pages()):
             statuses.add(404)
         if self.method in ("POST", "PUT", "PATCH", "DELETE"):

@@ -10,8 +10,8 @@ from django.db import DataError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
-from accounts.api.exceptions import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, database_unavailable
-from accounts.middleware import is_api
+from api.exceptions import RETRY_AFTER_SECONDS, UNAVAILABLE_MESSAGE, database_unavailable
+from api.middleware import is_api
 
 
 def _answer(request: HttpRequest, status: int, detail: str, template: str) -> HttpResponse:

@@ -6,15 +6,15 @@ surrogate (JSON can spell both: ``\\u0000``, ``\\ud800``). Python's parsers and 
 so a value nested a thousand deep exhausts the stack. Dates, offsets and numbers have ranges.
 These checks are shared by every way in (docs/decisions.md, "One boundary for hostile input"):
 
-- ``InputBoundaryMiddleware`` (accounts.middleware) checks the path, the query string and the
+- ``InputBoundaryMiddleware`` (api.middleware) checks the path, the query string and the
   header values of every request, API and console alike;
-- the API's only body parser (accounts.api.parsers) checks every string and the depth of every
+- the API's only body parser (api.parsers) checks every string and the depth of every
   JSON body;
 - the event validator (events.schema) checks each event on its own, so one bad item of a bulk
   request is that item's rejection and the others are stored;
-- filters (accounts.api.filters) bring dates into range and into UTC;
+- filters (api.filters) bring dates into range and into UTC;
 - what still gets past them to the database as a data error is a 400, never a 500
-  (accounts.api.exceptions).
+  (api.exceptions).
 """
 
 from __future__ import annotations

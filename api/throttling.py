@@ -7,7 +7,7 @@ unpickled and pickled per request. These count instead with a sliding-window cou
 counter per caller and window, and the previous window's count weighted by how much of it
 still lies within the last ``duration`` seconds. One Redis script call per request, whatever
 the rate (sent with the request's other Redis calls where the view batches them:
-accounts.api.base); a refused request is not counted.
+api.base); a refused request is not counted.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from django.conf import settings
 from django.core.cache import cache
 from rest_framework import throttling
 
-from accounts.redis_batch import Call, Script, redis_batch
+from api.redis_batch import Call, Script, redis_batch
 
 logger = logging.getLogger(__name__)
 

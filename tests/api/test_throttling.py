@@ -51,7 +51,7 @@ def test_users_are_counted_separately(rates, alice, bob):
 @pytest.fixture
 def at(monkeypatch):
     """Set the throttles' clock: seconds into a minute-aligned window far from any other test's."""
-    from accounts.api import throttling
+    from api import throttling
 
     base = (int(throttling.time.time()) // 60 + 1000) * 60
 

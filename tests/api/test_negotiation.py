@@ -8,7 +8,7 @@ from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer, Templat
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
 
-from accounts.api.negotiation import ContentNegotiation
+from api.negotiation import ContentNegotiation
 
 ACCEPTS = [None, "", "*/*", "application/json", "text/html", "application/json; indent=4",
            "text/html,application/xhtml+xml,*/*;q=0.8", "application/xml"]  # fmt: skip

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from accounts.boundary import request_problem
+from api.boundary import request_problem
 
 API_PREFIX = "/api/"
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -97,7 +97,7 @@ class ClientAddressMiddleware:
 class InputBoundaryMiddleware:
     """A path, query parameter or header value that cannot be stored or looked up (NUL,
     unpaired surrogates, control characters in the path, over-long values) is a 400 before any
-    view, form or query sees it (accounts.boundary)."""
+    view, form or query sees it (api.boundary)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -2,7 +2,7 @@
 
 from django.core.cache import cache
 
-from accounts.redis_batch import Call, Script, redis_batch, redis_client
+from api.redis_batch import Call, Script, redis_batch, redis_client
 
 ADD = Script("return tonumber(ARGV[1]) + tonumber(ARGV[2])")
 SWAP = Script("local a = redis.call('GET', KEYS[1]) return {redis.call('GET', KEYS[2]), a}")
