@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from psycopg import sql
+
 from analytics import viewdefs
 
 
@@ -20,20 +22,25 @@ class View:
     #: materialized view refreshed CONCURRENTLY.
     swapped: tuple[str, ...] = ()
 
-    def source(self, *, fresh: bool) -> str:
+    def source(self, *, fresh: bool) -> sql.Composable:
         """What to select from: the stored view, or its definition over the base tables."""
-        return f"({self.fresh_definition()}) AS {self.table}" if fresh else self.table
+        if fresh:
+            return sql.SQL("({}) AS {}").format(self.fresh_definition(), sql.Identifier(self.table))
+        return sql.Identifier(self.table)
 
-    def fresh_definition(self) -> str:
+    def fresh_definition(self) -> sql.Composable:
         """The definition over the base tables only: each view it reads becomes a CTE of the same
         name, which PostgreSQL resolves before (so instead of) the stored view."""
-        if not self.depends:
-            return self.definition
-        ctes = ", ".join(f"{BY_KEY[key].table} AS ({BY_KEY[key].fresh_definition()})" for key in self.depends)
         definition = self.definition.strip()
+        if not self.depends:
+            return sql.SQL(definition)  # type: ignore[arg-type]  # a constant of analytics.viewdefs
+        ctes = sql.SQL(", ").join(
+            sql.SQL("{} AS ({})").format(sql.Identifier(BY_KEY[key].table), BY_KEY[key].fresh_definition())
+            for key in self.depends
+        )
         if definition.upper().startswith("WITH "):  # one WITH list: the views it reads, then its own
-            return f"WITH {ctes}, {definition[5:]}"
-        return f"WITH {ctes} {definition}"
+            return sql.SQL("WITH {}, {}").format(ctes, sql.SQL(definition[5:]))  # type: ignore[arg-type]
+        return sql.SQL("WITH {} {}").format(ctes, sql.SQL(definition))  # type: ignore[arg-type]
 
     def storage(self, generation: int) -> str:
         """The table holding a swapped view's rows: two generations take turns."""

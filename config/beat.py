@@ -28,6 +28,7 @@ from django.conf import settings
 from django.db import DatabaseError, InterfaceError, connection
 from django_celery_beat.clockedschedule import clocked
 from django_celery_beat.schedulers import DatabaseScheduler, ModelEntry
+from psycopg import sql
 
 from accounts.models import BeatSlot
 from config.heartbeat import heartbeat_record
@@ -78,8 +79,10 @@ def beat_slot_claim(*, name: str, slot: datetime) -> bool:
     statement in its own transaction, so it holds nothing (it works behind transaction pooling)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {BeatSlot._meta.db_table} (name, slot, claimed_by, claimed_at) "  # noqa: S608 - the model's own table
-            "VALUES (%s, %s, %s, statement_timestamp()) ON CONFLICT (name, slot) DO NOTHING RETURNING id",
+            sql.SQL(
+                "INSERT INTO {} (name, slot, claimed_by, claimed_at) "
+                "VALUES (%s, %s, %s, statement_timestamp()) ON CONFLICT (name, slot) DO NOTHING RETURNING id"
+            ).format(sql.Identifier(BeatSlot._meta.db_table)),
             [name, slot, f"{socket.gethostname()}:{os.getpid()}"],
         )
         return cursor.fetchone() is not None

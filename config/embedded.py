@@ -77,6 +77,7 @@ def postgres_running() -> bool:
 def database_url() -> str:
     """Start or reuse the embedded PostgreSQL; return a URL for its database."""
     import psycopg
+    from psycopg import sql
 
     pgserver = _pgserver()
 
@@ -86,7 +87,7 @@ def database_url() -> str:
         with psycopg.connect(host=str(socket_dir), user="postgres", dbname="postgres", autocommit=True) as conn:
             exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]).fetchone()
             if not exists:
-                conn.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
     return f"postgres://postgres@/{DATABASE_NAME}?host={socket_dir}"
 
 

@@ -6,7 +6,7 @@ unchanged."""
 
 from django.db import migrations
 
-from analytics import viewdefs
+from analytics import ddl, viewdefs
 
 # (name, definition, indexes: only those the selectors read; no refresh needs a unique key now)
 SWAPPED = [
@@ -44,26 +44,23 @@ MATERIALIZED_INDEXES = {
 
 
 def materialized(name: str, definition: str, unique: str, indexes: list[str]) -> list[str]:
-    return [
-        f"CREATE MATERIALIZED VIEW {name} AS {definition}",
-        f"CREATE UNIQUE INDEX {name}_key ON {name} ({unique}) NULLS NOT DISTINCT",
-        *(f"CREATE INDEX {name}_{i} ON {name} ({columns})" for i, columns in enumerate(indexes)),
-    ]
+    return ddl.as_text(ddl.materialized_create(name, definition, unique, indexes))
 
 
 def swapped(name: str, definition: str, indexes: list[str]) -> list[str]:
     """What analytics.services.refresh builds on each refresh, as generation 1."""
-    table = f"{name}_1"
-    return [
-        f"CREATE TABLE {table} AS {definition}",
-        *(f"CREATE INDEX {table}_{i} ON {table} ({columns})" for i, columns in enumerate(indexes)),
-        f"CREATE VIEW {name} AS SELECT * FROM {table}",  # noqa: S608 - fixed names
-    ]
+    return ddl.as_text(ddl.swapped_create(name, definition, indexes))
+
+
+def drop_materialized(name: str) -> list[str]:
+    return ddl.as_text(ddl.drop(name, swapped=False))
 
 
 def forwards() -> list[str]:
-    statements = [f"DROP MATERIALIZED VIEW {name}" for name, *_ in DEPENDENT]
-    statements += [f"DROP MATERIALIZED VIEW {name}" for name, *_ in reversed(SWAPPED)]  # readers first
+    statements = [statement for name, *_ in DEPENDENT for statement in drop_materialized(name)]
+    statements += [
+        statement for name, *_ in reversed(SWAPPED) for statement in drop_materialized(name)
+    ]  # readers first
     for name, definition, indexes in SWAPPED:
         statements += swapped(name, definition, indexes)
     for name, definition, unique, indexes in DEPENDENT:
@@ -72,12 +69,10 @@ def forwards() -> list[str]:
 
 
 def backwards() -> list[str]:
-    statements = [f"DROP MATERIALIZED VIEW {name}" for name, *_ in DEPENDENT]
+    statements = [statement for name, *_ in DEPENDENT for statement in drop_materialized(name)]
     for name, definition, _ in SWAPPED:
         statements += [
-            f"DROP VIEW {name}",
-            f"DROP TABLE IF EXISTS {name}_1",
-            f"DROP TABLE IF EXISTS {name}_2",
+            *ddl.as_text(ddl.drop(name, swapped=True)),
             *materialized(name, definition, *MATERIALIZED_INDEXES[name]),
         ]
     statements.append(

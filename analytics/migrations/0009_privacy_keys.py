@@ -5,7 +5,7 @@ built again from its V2 definition (readers first on the way down, then in refre
 
 from django.db import migrations
 
-from analytics import viewdefs
+from analytics import ddl, viewdefs
 
 M, S = "materialized", "swapped"
 
@@ -59,26 +59,15 @@ SEED = [
 
 
 def drop(name: str, kind: str) -> list[str]:
-    if kind == M:
-        return [f"DROP MATERIALIZED VIEW IF EXISTS {name}"]
-    return [f"DROP VIEW IF EXISTS {name}", f"DROP TABLE IF EXISTS {name}_1", f"DROP TABLE IF EXISTS {name}_2"]
+    return ddl.as_text(ddl.drop(name, swapped=kind != M, if_exists=True))
 
 
 def create(name: str, definition: str, kind: str, unique: str | None, indexes: list[str]) -> list[str]:
     """As migrations 0004-0006 built them: a materialized view with the unique index REFRESH ...
     CONCURRENTLY needs, or generation 1 of a rebuilt-and-swapped view."""
     if kind == M:
-        return [
-            f"CREATE MATERIALIZED VIEW {name} AS {definition}",
-            f"CREATE UNIQUE INDEX {name}_key ON {name} ({unique}) NULLS NOT DISTINCT",
-            *(f"CREATE INDEX {name}_{i} ON {name} ({columns})" for i, columns in enumerate(indexes)),
-        ]
-    table = f"{name}_1"
-    return [
-        f"CREATE TABLE {table} AS {definition}",
-        *(f"CREATE INDEX {table}_{i} ON {table} ({columns})" for i, columns in enumerate(indexes)),
-        f"CREATE VIEW {name} AS SELECT * FROM {table}",  # noqa: S608 - fixed names
-    ]
+        return ddl.as_text(ddl.materialized_create(name, definition, unique, indexes))
+    return ddl.as_text(ddl.swapped_create(name, definition, indexes))
 
 
 def rebuild(version: int) -> list[str]:

@@ -5,23 +5,18 @@ again (the reader first on the way down)."""
 
 from django.db import migrations
 
-from analytics import viewdefs
+from analytics import ddl, viewdefs
 
 CONTACTS, FIRSTS = "analytics_candidate_contacts", "analytics_contact_firsts"
 
 
 def build(contacts: str, firsts: str) -> list[str]:
-    return [
-        f"DROP MATERIALIZED VIEW {FIRSTS}",
-        f"DROP VIEW {CONTACTS}",
-        f"DROP TABLE IF EXISTS {CONTACTS}_1",
-        f"DROP TABLE IF EXISTS {CONTACTS}_2",
-        f"CREATE TABLE {CONTACTS}_1 AS {contacts}",
-        f"CREATE INDEX {CONTACTS}_1_0 ON {CONTACTS}_1 (facility_id, sent_date)",
-        f"CREATE VIEW {CONTACTS} AS SELECT * FROM {CONTACTS}_1",  # noqa: S608 - fixed names
-        f"CREATE MATERIALIZED VIEW {FIRSTS} AS {firsts}",
-        f"CREATE UNIQUE INDEX {FIRSTS}_key ON {FIRSTS} (sent_date, prev_date, converted) NULLS NOT DISTINCT",
-    ]
+    return ddl.as_text([
+        *ddl.drop(FIRSTS, swapped=False),
+        *ddl.drop(CONTACTS, swapped=True),
+        *ddl.swapped_create(CONTACTS, contacts, ["facility_id, sent_date"]),
+        *ddl.materialized_create(FIRSTS, firsts, "sent_date, prev_date, converted", []),
+    ])  # fmt: skip
 
 
 class Migration(migrations.Migration):

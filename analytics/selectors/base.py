@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
 
 from django.db import connection
+from psycopg import sql
 
 from analytics.registry import BY_KEY
 
@@ -14,13 +15,27 @@ NO_FACILITY = "no-facility"  # rows of events that name no facility (engagement)
 SECONDS_PER_DAY = 86400
 
 
-def source(key: str, *, fresh: bool) -> str:
+def grouping(by_facility: bool) -> tuple[sql.Composable, sql.Composable]:
+    """The key columns keyed() reads and the GROUP BY prefix: per facility, or overall."""
+    if by_facility:
+        return sql.SQL("facility_id, 0"), sql.SQL("facility_id,")
+    return sql.SQL("NULL::bigint, 1"), sql.SQL("")
+
+
+def group_by(by_facility: bool) -> sql.Composable:
+    """A whole GROUP BY clause for a query of one key: per facility, or none (overall)."""
+    return sql.SQL("GROUP BY facility_id") if by_facility else sql.SQL("")
+
+
+def source(key: str, *, fresh: bool) -> sql.Composable:
+    """The view ``key`` to select from (analytics.registry)."""
     return BY_KEY[key].source(fresh=fresh)
 
 
-def fetch(sql: str, params: list | dict) -> list[tuple]:
+def fetch(query: sql.Composable, params: list | dict) -> list[tuple]:
+    """The rows of a composed query; its values are always bound from ``params``."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(query, params)
         return cursor.fetchall()
 
 
@@ -53,7 +68,8 @@ def week_start(day: date) -> date:
 def covers_every_facility(facility_ids: list[int]) -> bool:
     """Whether the scope holds every facility. Then views kept over every facility together answer
     exactly (facilities cannot be deleted while records name them)."""
-    missing = fetch("SELECT EXISTS (SELECT 1 FROM accounts_facility WHERE NOT id = ANY(%s))", [list(facility_ids)])
+    missing = fetch(sql.SQL("SELECT EXISTS (SELECT 1 FROM accounts_facility WHERE NOT id = ANY(%s))"),
+                    [list(facility_ids)])  # fmt: skip
     return not missing[0][0]
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from psycopg import sql
+
 from analytics.privacy import Count, PerUnit, Ranked, Tally
 from analytics.selectors.base import (
     OVERALL,
@@ -25,15 +27,15 @@ from analytics.selectors.base import (
 )
 
 ENGAGEMENT_VIEWS = ["actor_days", "actor_day_sets", "actor_spans", "event_types_daily"]
-IN_SCOPE = "(facility_id IS NULL OR facility_id = ANY(%(ids)s))"  # an event's facility, or none
+IN_SCOPE = sql.SQL("(facility_id IS NULL OR facility_id = ANY(%(ids)s))")  # an event's facility, or none
 # Over one actor's active days (a multirange): how many fall in the period, and whether any falls
 # in the week and the month ending with it.
-_DAYS_IN_PERIOD = """(SELECT coalesce(sum(upper(span) - lower(span)), 0)
-                      FROM unnest(days * datemultirange(daterange(%(start)s, %(end)s, '[]'))) AS span)"""
-_WINDOWS = """count(*) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')),
+_DAYS_IN_PERIOD = sql.SQL("""(SELECT coalesce(sum(upper(span) - lower(span)), 0)
+                      FROM unnest(days * datemultirange(daterange(%(start)s, %(end)s, '[]'))) AS span)""")
+_WINDOWS = sql.SQL("""count(*) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')),
                coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(week)s, %(end)s, '[]')), 0),
                count(*) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')),
-               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')), 0)"""
+               coalesce(sum(actor_key) FILTER (WHERE days && daterange(%(month)s, %(end)s, '[]')), 0)""")
 
 
 def kpi_engagement(
@@ -75,8 +77,13 @@ def kpi_engagement(
 
 def engagement_headline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
     """The overall ``dau`` and ``mau`` of kpi_engagement alone (the headline needs no more)."""
-    scope = {"ids": list(facility_ids), "start": start, "end": end, "week": end - timedelta(days=6),
-             "month": end - timedelta(days=29)}  # fmt: skip
+    scope = {
+        "ids": list(facility_ids),
+        "start": start,
+        "end": end,
+        "week": end - timedelta(days=6),
+        "month": end - timedelta(days=29),
+    }
     actor_days, period_actors, _, mau = _overall_activity(scope, fresh=fresh)
     return {
         "dau": PerUnit(actor_days.n, actor_days.keys, days_in(start, end), period_actors.n, period_actors.keys),
@@ -92,7 +99,7 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally,
     if covers_every_facility(scope["ids"]):
         # Every actor-day is in scope: a window's actors are its actor-days with no earlier one in it.
         row = fetch(
-            f"""
+            sql.SQL("""
             SELECT coalesce(sum(actors) FILTER (WHERE local_date >= %(start)s), 0),
                    coalesce(sum(actors_keys) FILTER (WHERE local_date >= %(start)s), 0),
                    coalesce(sum(actors) FILTER (WHERE local_date >= %(start)s
@@ -109,24 +116,29 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally,
                                                        AND (prev_date IS NULL OR prev_date < %(month)s)), 0)
             FROM {sets}
             WHERE local_date BETWEEN %(first)s AND %(end)s
-            """,  # noqa: S608 - view names come from the registry
+            """).format(sets=sets),
             {**scope, "first": first},
         )[0]
         return _activity(row)
     # A narrower scope: one row per actor and facility (or none), its active days a multirange.
     row = fetch(
-        f"""
+        sql.SQL("""
         SELECT coalesce(sum(n), 0), coalesce(sum(n * actor_key), 0),
                count(*) FILTER (WHERE n > 0), coalesce(sum(actor_key) FILTER (WHERE n > 0), 0),
-               {_WINDOWS}
+               {windows}
         FROM (
-            SELECT {_DAYS_IN_PERIOD} AS n, actor_key, days
+            SELECT {days_in_period} AS n, actor_key, days
             FROM (SELECT actor, min(actor_key) AS actor_key, range_agg(days) AS days
-                  FROM {source("actor_spans", fresh=fresh)}
-                  WHERE {IN_SCOPE} AND days && daterange(%(first)s, %(end)s, '[]')
+                  FROM {spans}
+                  WHERE {in_scope} AND days && daterange(%(first)s, %(end)s, '[]')
                   GROUP BY actor) scoped
         ) actors
-        """,  # noqa: S608
+        """).format(
+            windows=_WINDOWS,
+            days_in_period=_DAYS_IN_PERIOD,
+            spans=source("actor_spans", fresh=fresh),
+            in_scope=IN_SCOPE,
+        ),
         {**scope, "first": first},
     )[0]
     return _activity(row)
@@ -143,16 +155,16 @@ def _facility_activity(scope: dict, *, fresh: bool) -> dict:
     first = min(scope["start"], scope["month"])
     figures = {}
     for facility_id, *values in fetch(
-        f"""
+        sql.SQL("""
         SELECT facility_id, sum(n), sum(n * actor_key), count(*) FILTER (WHERE n > 0),
-               coalesce(sum(actor_key) FILTER (WHERE n > 0), 0), {_WINDOWS}
+               coalesce(sum(actor_key) FILTER (WHERE n > 0), 0), {windows}
         FROM (
-            SELECT facility_id, {_DAYS_IN_PERIOD} AS n, actor_key, days
-            FROM {source("actor_spans", fresh=fresh)}
+            SELECT facility_id, {days_in_period} AS n, actor_key, days
+            FROM {spans}
             WHERE facility_id = ANY(%(ids)s) AND days && daterange(%(first)s, %(end)s, '[]')
         ) actors
         GROUP BY facility_id
-        """,  # noqa: S608
+        """).format(windows=_WINDOWS, days_in_period=_DAYS_IN_PERIOD, spans=source("actor_spans", fresh=fresh)),
         {**scope, "first": first},
     ):
         figures[facility_id] = _activity(values)
@@ -160,16 +172,24 @@ def _facility_activity(scope: dict, *, fresh: bool) -> dict:
 
 
 def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
-    key, group = ("facility_id, 0", "facility_id, type") if by_facility else ("NULL::bigint, 1", "type")
-    facility_filter = "facility_id = ANY(%(ids)s)" if by_facility else IN_SCOPE
+    if by_facility:
+        key, group, facility_filter = (
+            sql.SQL("facility_id, 0"),
+            sql.SQL("facility_id, type"),
+            sql.SQL("facility_id = ANY(%(ids)s)"),
+        )
+    else:
+        key, group, facility_filter = sql.SQL("NULL::bigint, 1"), sql.SQL("type"), IN_SCOPE
     return keyed(
         fetch(
-            f"""
+            sql.SQL("""
             SELECT {key}, type, sum(events), sum(events_keys)
-            FROM {source("event_types_daily", fresh=fresh)}
+            FROM {source}
             WHERE {facility_filter} AND local_date BETWEEN %(start)s AND %(end)s
             GROUP BY {group}
-            """,  # noqa: S608
+            """).format(
+                key=key, source=source("event_types_daily", fresh=fresh), facility_filter=facility_filter, group=group
+            ),
             scope,
         )
     )
@@ -178,15 +198,18 @@ def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
 def _retention(scope: dict, *, fresh: bool) -> list[dict]:
     """Weekly cohorts by the ISO week of each actor's first event ever (in scope), for weeks
     starting in the period; r_k = the share of the cohort active in week +k."""
-    later_weeks = ", ".join(f"days && daterange(week + {7 * k}, week + {7 * k + 7})" for k in range(1, 5))
+    later_weeks = sql.SQL(", ").join(
+        sql.SQL("days && daterange(week + {}, week + {})").format(sql.Literal(7 * k), sql.Literal(7 * k + 7))
+        for k in range(1, 5)
+    )
     members = fetch(
-        f"""
+        sql.SQL("""
         SELECT week, actor_key, {later_weeks}
         FROM (SELECT actor, date_trunc('week', min(first_date))::date AS week, min(actor_key) AS actor_key,
                      range_agg(days) AS days
-              FROM {source("actor_spans", fresh=fresh)} WHERE {IN_SCOPE} GROUP BY actor) actors
+              FROM {spans} WHERE {in_scope} GROUP BY actor) actors
         WHERE week BETWEEN %(start)s AND %(end)s
-        """,  # noqa: S608
+        """).format(later_weeks=later_weeks, spans=source("actor_spans", fresh=fresh), in_scope=IN_SCOPE),
         scope,
     )
     cohorts = defaultdict(list)

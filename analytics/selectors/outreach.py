@@ -11,8 +11,19 @@ from __future__ import annotations
 
 from datetime import date
 
+from psycopg import sql
+
 from analytics.privacy import Breakdown, Rate, Tally, round2
-from analytics.selectors.base import OVERALL, ByFacility, covers_every_facility, fetch, keyed, source
+from analytics.selectors.base import (
+    OVERALL,
+    ByFacility,
+    covers_every_facility,
+    fetch,
+    group_by,
+    grouping,
+    keyed,
+    source,
+)
 from events.models.records import Channel
 
 OUTREACH_VIEWS = ["outreach_daily", "outreach_replies", "reply_histogram", "candidate_applications",
@@ -82,21 +93,16 @@ def _metrics(channel_rows: list, reply_median: tuple, conversion: tuple) -> dict
     }
 
 
-def _grouping(by_facility: bool) -> tuple[str, str]:
-    """The key columns keyed() reads and the GROUP BY prefix: per facility, or overall."""
-    return ("facility_id, 0", "facility_id,") if by_facility else ("NULL::bigint, 1", "")
-
-
 def _counts(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
-    key, group = _grouping(by_facility)
+    key, group = grouping(by_facility)
     return keyed(
         fetch(
-            f"""
+            sql.SQL("""
             SELECT {key}, channel, sum(sent), sum(replied), sum(sent_keys), sum(replied_keys)
-            FROM {source("outreach_daily", fresh=fresh)}
+            FROM {outreach_daily}
             WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
             GROUP BY {group} channel
-            """,  # noqa: S608 - view names come from the registry
+            """).format(key=key, outreach_daily=source("outreach_daily", fresh=fresh), group=group),
             scope,
         )
     )
@@ -104,14 +110,14 @@ def _counts(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
 
 def _medians(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     """{key: (replies, median seconds)} over the replied messages themselves."""
-    key, _ = _grouping(by_facility)
+    key, _ = grouping(by_facility)
     rows = fetch(
-        f"""
+        sql.SQL("""
         SELECT {key}, count(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_reply), sum(privacy_key)
-        FROM {source("outreach_replies", fresh=fresh)}
+        FROM {outreach_replies}
         WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
-        {"GROUP BY facility_id" if by_facility else ""}
-        """,  # noqa: S608
+        {group_by}
+        """).format(key=key, outreach_replies=source("outreach_replies", fresh=fresh), group_by=group_by(by_facility)),
         scope,
     )
     return {k: (Tally(int(n), int(keys)), median) for k, [(n, median, keys)] in keyed(rows).items() if n}
@@ -121,11 +127,11 @@ def _median_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, float | None
     """The exact median response (seconds) of every reply to a message sent in the period, as
     percentile_cont(0.5) computes it: the values at the two middle ranks, interpolated."""
     buckets = fetch(
-        f"""
+        sql.SQL("""
         SELECT bucket, sum(replies), min(low), max(high), sum(replies_keys)
-        FROM {source("reply_histogram", fresh=fresh)}
+        FROM {reply_histogram}
         WHERE sent_date BETWEEN %(start)s AND %(end)s GROUP BY bucket ORDER BY bucket
-        """,  # noqa: S608
+        """).format(reply_histogram=source("reply_histogram", fresh=fresh)),
         scope,
     )
     total = sum(int(row[1]) for row in buckets)
@@ -146,11 +152,11 @@ def _value_at(rank: int, buckets: list, scope: dict, *, fresh: bool) -> int:
             if low == high:  # one value fills the bucket
                 return int(low)
             return fetch(
-                f"""
-                SELECT seconds_to_reply FROM {source("outreach_replies", fresh=fresh)}
+                sql.SQL("""
+                SELECT seconds_to_reply FROM {outreach_replies}
                 WHERE seconds_to_reply BETWEEN %(low)s AND %(high)s AND sent_date BETWEEN %(start)s AND %(end)s
                 ORDER BY seconds_to_reply OFFSET %(offset)s LIMIT 1
-                """,  # noqa: S608
+                """).format(outreach_replies=source("outreach_replies", fresh=fresh)),
                 {**scope, "low": low, "high": high, "offset": rank - before},
             )[0][0]
         before += int(replies)
@@ -161,12 +167,12 @@ def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, Tally]:
     """(candidates messaged in the period, those who applied within 30 days of their first
     message in it): each candidate's first contact day in the period has its previous one before."""
     messaged, applied, messaged_keys, applied_keys = fetch(
-        f"""
+        sql.SQL("""
         SELECT coalesce(sum(candidates), 0), coalesce(sum(candidates) FILTER (WHERE converted), 0),
                coalesce(sum(candidates_keys), 0), coalesce(sum(candidates_keys) FILTER (WHERE converted), 0)
-        FROM {source("contact_firsts", fresh=fresh)}
+        FROM {contact_firsts}
         WHERE sent_date BETWEEN %(start)s AND %(end)s AND (prev_date IS NULL OR prev_date < %(start)s)
-        """,  # noqa: S608
+        """).format(contact_firsts=source("contact_firsts", fresh=fresh)),
         scope,
     )[0]
     return Tally(int(messaged), int(messaged_keys)), Tally(int(applied), int(applied_keys))
@@ -176,20 +182,27 @@ def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     """{key: (candidates messaged, converted)}: each candidate's first contact row in the scope's
     messages of the period, converted when the candidate applied in the scope within 30 days of it
     (``applied_facilities``); per facility, each facility's own messages and applications."""
-    group, applied_in = ("facility_id,", "facility_id = ANY(applied_facilities)") if by_facility else (
-        "", "applied_facilities && %(ids)s::bigint[]")  # fmt: skip
+    if by_facility:
+        group, applied_in = sql.SQL("facility_id,"), sql.SQL("facility_id = ANY(applied_facilities)")
+    else:
+        group, applied_in = sql.SQL(""), sql.SQL("applied_facilities && %(ids)s::bigint[]")
     rows = fetch(
-        f"""
+        sql.SQL("""
         SELECT {group} count(*), count(*) FILTER (WHERE {applied_in}), coalesce(sum(candidate_key), 0),
                coalesce(sum(candidate_key) FILTER (WHERE {applied_in}), 0)
         FROM (
             SELECT DISTINCT ON ({group} candidate_id) {group} candidate_key, applied_facilities
-            FROM {source("candidate_contacts", fresh=fresh)}
+            FROM {candidate_contacts}
             WHERE facility_id = ANY(%(ids)s) AND sent_date BETWEEN %(start)s AND %(end)s
             ORDER BY {group} candidate_id, first_sent_at
         ) firsts
-        {"GROUP BY facility_id" if by_facility else ""}
-        """,  # noqa: S608
+        {group_by}
+        """).format(
+            group=group,
+            applied_in=applied_in,
+            candidate_contacts=source("candidate_contacts", fresh=fresh),
+            group_by=group_by(by_facility),
+        ),
         scope,
     )
 

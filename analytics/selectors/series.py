@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import LiteralString
+
+from psycopg import sql
 
 from analytics.privacy import Breakdown, Count, Money
 from analytics.selectors.areas import (
@@ -18,12 +21,22 @@ from analytics.selectors.areas import (
     outreach_response_rate,
     revenue_total,
 )
-from analytics.selectors.base import OVERALL, ByFacility, fetch, keyed, month_start, next_month, source, week_start
+from analytics.selectors.base import (
+    OVERALL,
+    ByFacility,
+    fetch,
+    grouping,
+    keyed,
+    month_start,
+    next_month,
+    source,
+    week_start,
+)
 from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pipeline
 
 # metric -> (view, date column, value expression, extra condition, is money, privacy key expression).
 # Distinct actors are keyed by the sum of their distinct keys (a function of the set of actors).
-TREND_METRICS: dict[str, tuple[str, str, str, str, bool, str]] = {
+TREND_METRICS: dict[str, tuple[str, str, LiteralString, LiteralString, bool, LiteralString]] = {
     "applications": ("pipeline_cohort", "applied_date", "sum(applications)", "", False, "sum(applications_keys)"),
     "hires": ("hires", "hired_date", "count(*)", "", False, "sum(privacy_key)"),
     "jobs_opened": ("jobs", "opened_date", "count(*)", "", False, "sum(privacy_key)"),
@@ -73,19 +86,30 @@ def _series(
 ) -> dict:
     """kpi_series, overall only or per facility only: {key: {bucket: (value, privacy key)}}."""
     view, column, value, condition, _, privacy_key = TREND_METRICS[metric]
-    facility_filter = "facility_id = ANY(%(ids)s)"
+    facility_filter = sql.SQL("facility_id = ANY(%(ids)s)")
     if view == "actor_days" and not by_facility:
-        facility_filter = "(facility_id IS NULL OR facility_id = ANY(%(ids)s))"
-    key, group = ("facility_id, 0", "facility_id,") if by_facility else ("NULL::bigint, 1", "")
-    bucket = column if granularity == "day" else f"date_trunc(%(trunc)s, {column})::date"
+        facility_filter = sql.SQL("(facility_id IS NULL OR facility_id = ANY(%(ids)s))")
+    key, group = grouping(by_facility)
+    day = sql.Identifier(column)
+    bucket = day if granularity == "day" else sql.SQL("date_trunc(%(trunc)s, {})::date").format(day)
     rows = keyed(
         fetch(
-            f"""
+            sql.SQL("""
             SELECT {key}, {bucket} AS bucket, {value}, {privacy_key}
-            FROM {source(view, fresh=fresh)}
-            WHERE {facility_filter} AND {column} BETWEEN %(start)s AND %(end)s {condition}
+            FROM {source}
+            WHERE {facility_filter} AND {day} BETWEEN %(start)s AND %(end)s {condition}
             GROUP BY {group} {bucket}
-            """,  # noqa: S608 - every fragment comes from TREND_METRICS
+            """).format(
+                key=key,
+                bucket=bucket,
+                value=sql.SQL(value),
+                privacy_key=sql.SQL(privacy_key),
+                source=source(view, fresh=fresh),
+                facility_filter=facility_filter,
+                day=day,
+                condition=sql.SQL(condition),
+                group=group,
+            ),
             {"ids": list(facility_ids), "start": start, "end": end, "trunc": TRUNC[granularity]},
         )
     )

@@ -41,6 +41,7 @@ from accounts.liveness import Heartbeat, executor_name, heartbeat_every
 from accounts.models import User
 from accounts.principals import Actor
 from accounts.services import audit_record
+from analytics import ddl
 from analytics.cache import kpi_cache_bump, kpi_cache_rollover
 from analytics.catalog import kpi_answer_json_for
 from analytics.models import ACTIVE_STATUSES, RefreshRun
@@ -377,21 +378,17 @@ def _rebuild_and_swap(cursor, view: View) -> int:
     step leaves the view reading the previous table."""
     current = _current_generation(cursor, view)
     old, new = view.storage(current), view.storage(3 - current)
-    cursor.execute(sql.SQL("CREATE TABLE {} AS ").format(sql.Identifier(new)) + sql.SQL(view.definition))
+    build, *indexes = ddl.table_build(new, view.definition, view.swapped)
+    cursor.execute(build)
     rows = cursor.rowcount
-    for number, columns in enumerate(view.swapped):
-        index = sql.SQL(f"CREATE INDEX {{}} ON {{}} ({columns})")  # columns come from the registry
-        cursor.execute(index.format(sql.Identifier(f"{new}_{number}"), sql.Identifier(new)))
+    for index in indexes:
+        cursor.execute(index)
     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(new)))
     for attempt in range(SWAP_ATTEMPTS):
         try:
             with transaction.atomic():  # a savepoint: a lock timeout undoes the swap, not the build
-                cursor.execute(f"SET LOCAL lock_timeout = '{SWAP_LOCK_TIMEOUT}'")
-                cursor.execute(
-                    sql.SQL("CREATE OR REPLACE VIEW {} AS SELECT * FROM {}").format(
-                        sql.Identifier(view.table), sql.Identifier(new)
-                    )
-                )
+                cursor.execute("SELECT set_config('lock_timeout', %s, true)", [SWAP_LOCK_TIMEOUT])
+                cursor.execute(ddl.view_point(view.table, new))
                 cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(old)))
             return rows
         except OperationalError as exc:  # a long reader holds the view: let it finish, try again

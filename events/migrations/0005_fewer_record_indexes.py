@@ -7,6 +7,7 @@ as they are, with no re-validation of a large table, which an AlterField would d
 
 import django.db.models.deletion
 from django.db import migrations, models
+from psycopg import sql
 
 INDEXES = [  # (table, column, index name as Django created it)
     ("events_application", "facility_id", "events_application_facility_id_23d0c305"),
@@ -33,8 +34,10 @@ class Migration(migrations.Migration):
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(
-                    f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
-                    reverse_sql=f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" ("{column}")',
+                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)).as_string(),
+                    reverse_sql=sql.SQL("CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({})")
+                    .format(sql.Identifier(name), sql.Identifier(table), sql.Identifier(column))
+                    .as_string(),
                 )
                 for table, column, name in INDEXES
             ],

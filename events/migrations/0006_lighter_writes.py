@@ -12,6 +12,7 @@ Indexes are dropped CONCURRENTLY (writers are not blocked), so this migration is
 """
 
 from django.db import migrations, models
+from psycopg import sql
 
 LIKE_INDEXES = [  # (table, index name as Django created it)
     ("events_application", "events_application_external_id_f6c3fbf4_like"),
@@ -36,18 +37,26 @@ class Migration(migrations.Migration):
     operations = [
         *[
             migrations.RunSQL(
-                f'DROP INDEX CONCURRENTLY IF EXISTS "{name}"',
-                reverse_sql=f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{name}" ON "{table}" '
-                f"(external_id varchar_pattern_ops)",
+                sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}").format(sql.Identifier(name)).as_string(),
+                reverse_sql=sql.SQL(
+                    "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} (external_id varchar_pattern_ops)"
+                )
+                .format(sql.Identifier(name), sql.Identifier(table))
+                .as_string(),
             )
             for table, name in LIKE_INDEXES
         ],
         migrations.SeparateDatabaseAndState(
             database_operations=[
                 migrations.RunSQL(
-                    f'DROP INDEX CONCURRENTLY IF EXISTS "{QUEUE_FACILITY_INDEX}"',
-                    reverse_sql=f'CREATE INDEX CONCURRENTLY IF NOT EXISTS "{QUEUE_FACILITY_INDEX}" '
-                    f'ON "events_eventqueueentry" ("facility_id")',
+                    sql.SQL("DROP INDEX CONCURRENTLY IF EXISTS {}")
+                    .format(sql.Identifier(QUEUE_FACILITY_INDEX))
+                    .as_string(),
+                    reverse_sql=sql.SQL(
+                        'CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON "events_eventqueueentry" ("facility_id")'
+                    )
+                    .format(sql.Identifier(QUEUE_FACILITY_INDEX))
+                    .as_string(),
                 ),
             ],
             state_operations=[

@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from django.db import connection, connections, transaction
 from django.utils import timezone
+from psycopg import sql
 
 from analytics.models import RefreshRun
 from analytics.services.refresh import (
@@ -57,7 +58,7 @@ class HeldTable:
         self.session = connections.create_connection("default")
         with self.session.cursor() as cursor:
             cursor.execute("BEGIN")
-            cursor.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # a fixed test name
+            cursor.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
 
     def refresh_waits(self) -> bool:
         with connection.cursor() as cursor:

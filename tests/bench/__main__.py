@@ -39,6 +39,7 @@ def bench_database_url(url: str) -> str:
 def recreate_database(url: str, *, keep: bool = False) -> None:
     """A fresh database, or with ``keep`` the existing one (created when missing)."""
     import psycopg
+    from psycopg import sql
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
@@ -46,8 +47,8 @@ def recreate_database(url: str, *, keep: bool = False) -> None:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         if keep and conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
             return
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def setup_django(env: dict) -> None:

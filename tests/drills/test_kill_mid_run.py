@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from psycopg import sql
 
 from tests.drills import checks
 from tests.drills.app import REFRESH_STALE_SECONDS, DrillApp, wait_until
@@ -40,7 +41,7 @@ def _table_locked(app: DrillApp, table: str) -> Iterator[int]:
     """Hold ACCESS EXCLUSIVE on ``table``; yields the holding session's backend pid."""
     with app.db() as conn:
         conn.execute("BEGIN")
-        conn.execute(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")  # a constant name
+        conn.execute(sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(sql.Identifier(table)))
         try:
             yield conn.info.backend_pid
         finally:

@@ -33,6 +33,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection, transaction
+from psycopg import sql
 
 from accounts.principals import Actor
 from accounts.services import audit_record
@@ -213,7 +214,7 @@ def statistics_refresh() -> list[str]:
         )
         stale = [row[0] for row in cursor.fetchall()]
         for table in stale:
-            cursor.execute(f'ANALYZE "{table}"')
+            cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(table)))
     return stale
 
 
@@ -392,28 +393,30 @@ def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True,
     with transaction.atomic(), connection.cursor() as cursor:
         if failed_only:
             # Failed events are still in the queue: put them back in line.
-            where = "state = 'failed'"
+            where = sql.SQL("state = 'failed'")
             if event_ids is not None:
-                where += " AND event_id = ANY(%s)"
+                where = sql.SQL("{} AND event_id = ANY(%s)").format(where)
                 params.append(list(event_ids))
             cursor.execute(
-                "UPDATE events_eventqueueentry SET state = 'pending', attempts = 0, last_error = '', due_at = NULL "  # noqa: S608 - the condition is built from constants; values are parameters
-                f"WHERE {where}",
+                sql.SQL(
+                    "UPDATE events_eventqueueentry SET state = 'pending', attempts = 0, last_error = '', due_at = NULL "
+                    "WHERE {}"
+                ).format(where),
                 params,
             )
         else:
-            where = "category = 'recruiting'"
+            where = sql.SQL("category = 'recruiting'")
             if event_ids is not None:
-                where += " AND id = ANY(%s)"
+                where = sql.SQL("{} AND id = ANY(%s)").format(where)
                 params.append(list(event_ids))
             cursor.execute(
-                f"""
+                sql.SQL("""
                 INSERT INTO events_eventqueueentry (event_id, occurred_at, facility_id, type, actor, data, state,
                                                     attempts, last_error, due_at)
                 SELECT id, occurred_at, facility_id, type, actor, data, 'pending', 0, '', NULL
-                FROM events_event WHERE {where}
+                FROM events_event WHERE {}
                 ON CONFLICT (event_id) DO UPDATE SET state = 'pending', attempts = 0, last_error = '', due_at = NULL
-                """,  # noqa: S608 - the condition is built from constants; values are parameters
+                """).format(where),
                 params,
             )
         count = cursor.rowcount
