@@ -30,7 +30,7 @@ help:
 	@echo "make run            install, start embedded PostgreSQL + Redis, migrate, seed, run web + worker + beat"
 	@echo "                    (supervisord: a process that dies is restarted; Ctrl-C stops everything)"
 	@echo "make test           the test suite against real PostgreSQL, Redis and Celery"
-	@echo "make lint           ruff, manage.py check, makemigrations --check"
+	@echo "make lint           ruff, mypy, manage.py check, makemigrations --check"
 	@echo "make drill          fault drills on a copy of the app (kill -9, database stop, second beat, ...)"
 	@echo "                    DRILL_MODE=nightly adds the slow ones (Redis stop, kill mid-report, ...)"
 	@echo "make bench          throughput and latency benchmarks (15 to 30 minutes)"
@@ -62,7 +62,7 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@$(EMBEDDED) bash -c '$(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'
+	@$(EMBEDDED) bash -c '$(VENV)/bin/mypy && $(PY) manage.py check && $(PY) manage.py makemigrations --check --dry-run'
 
 bench: install
 	@$(EMBEDDED) $(PY) -m tests.bench $(BENCH_ARGS)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django import forms
 from django.contrib import admin, messages
@@ -18,8 +20,13 @@ from accounts.principals import Actor
 from accounts.selectors import FacilityPermission
 from accounts.services import access_errors, api_key_revoke, audit_record, facility_set_members, user_set_access
 
+if TYPE_CHECKING:
+    _ModelAdminBase = admin.ModelAdmin[Any]  # what the mixin is mixed into
+else:
+    _ModelAdminBase = object
 
-class AuditedAdminMixin:
+
+class AuditedAdminMixin(_ModelAdminBase):
     """Copies the admin's own change log into the append-only audit log, with the source IP."""
 
     def log_addition(self, request, obj, message):
@@ -42,6 +49,7 @@ class AuditedAdminMixin:
 
 
 class AccessFieldsMixin(forms.Form):
+    instance: User  # mixed into the user's model forms
     access_role = forms.ChoiceField(choices=Role.choices, label="Role", initial=Role.VIEWER)
     access_facilities = forms.ModelMultipleChoiceField(
         queryset=Facility.objects.all(),
@@ -62,6 +70,7 @@ class AccessFieldsMixin(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        assert cleaned is not None  # Django's forms return their cleaned_data
         errors = access_errors(role=cleaned.get("access_role"), facilities=cleaned.get("access_facilities") or [])
         for field, message in errors.items():
             self.add_error(f"access_{field}", message)
@@ -154,7 +163,7 @@ for _model in (AccessAttempt, AccessLog, AccessFailureLog, PeriodicTask, Crontab
 class FacilityGrantInline(admin.TabularInline):
     model = FacilityGrant
     fields = ["user", "permission"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
     extra = 0
     can_delete = False
     verbose_name_plural = "Grants (edit them with 'Users with access' above, or on the user's page)"
@@ -278,7 +287,7 @@ class AuditEventAdmin(ScopedModelAdmin):
         "ip",
         "details_table",
     ]
-    fields = readonly_fields
+    fields = readonly_fields  # type: ignore[assignment]  # the stubs' list types are invariant
 
     @admin.display(description="Details")
     def details_table(self, event: AuditEvent) -> str:

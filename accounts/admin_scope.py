@@ -32,6 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import admin
 from django.contrib.admin.sites import all_sites
@@ -193,8 +194,13 @@ GUARDED = (
 )
 WRITES = ("add", "change", "delete")
 
+if TYPE_CHECKING:
+    _ModelAdminBase = admin.ModelAdmin[Any]  # what the mixin is mixed into
+else:
+    _ModelAdminBase = object
 
-class ScopedAdminMixin:
+
+class ScopedAdminMixin(_ModelAdminBase):
     """The base of every ModelAdmin of the console (see the module's docstring).
 
     Declare ``scope``; refine the rows with ``base_queryset`` (annotations, prefetching), never
@@ -299,8 +305,9 @@ class ScopedAdminMixin:
             return related.get_queryset(request).using(db)
         return super().get_field_queryset(db, db_field, request)
 
-    def get_actions(self, request: HttpRequest) -> dict:
-        return {name: (self._scoped_action(func), name, description)
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        # Django's get_actions never maps a name to None (the stubs allow it).
+        return {name: (self._scoped_action(func), name, description)  # type: ignore[misc]  # never None
                 for name, (func, _, description) in super().get_actions(request).items()}  # fmt: skip
 
     def _scoped_action(self, func: Callable) -> Callable:
@@ -345,7 +352,7 @@ def admin_may_view(model, *, user) -> bool:
         model_admin = scoped_admin(model)
     except LookupError:
         return False
-    return model_admin.has_view_permission(SimpleNamespace(user=user))  # only the user is read
+    return model_admin.has_view_permission(cast(HttpRequest, SimpleNamespace(user=user)))  # only the user is read
 
 
 # --- the check that no admin is left out ------------------------------------------------------

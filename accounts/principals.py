@@ -71,7 +71,7 @@ def client_ip(request: HttpRequest | None) -> str | None:
 class Actor:
     """Who performs a change, and from where: what the audit log records."""
 
-    principal: User | ServicePrincipal | None
+    principal: User | ServicePrincipal | SystemPrincipal | None
     ip: str | None = None
     extra: dict = field(default_factory=dict)
 

@@ -179,7 +179,7 @@ def scope_settle(request, reply: object = MISSING) -> bool:
     elif reply is MISSING or reply is None:
         version = scope_version()  # read now (None without Redis); made if it was never set
     else:
-        version = cache.client.decode(reply)
+        version = cache.client.decode(reply)  # type: ignore[attr-defined]  # django-redis's cache (CACHES) has a client
     if version is not None and version == getattr(request.user, VERSION_ATTRIBUTE, None):
         setattr(request.user, CONFIRMED_ATTRIBUTE, True)
         return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import QuerySet
 
@@ -25,7 +26,7 @@ ROW_LEVEL = FacilityPermission.VIEW_PERSONAL_DATA
 
 
 def facilities_for(
-    principal, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA
+    principal: Any, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA
 ) -> QuerySet[Facility]:
     """The facilities ``principal`` holds ``permission`` for.
 
@@ -51,11 +52,11 @@ def facilities_for(
     return Facility.objects.filter(grants__user=principal, grants__permission__codename=codename).distinct()
 
 
-def facility_ids_for(principal, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA) -> list[int]:
+def facility_ids_for(principal: Any, permission: FacilityPermission | str = FacilityPermission.VIEW_DATA) -> list[int]:
     return list(facilities_for(principal, permission).values_list("id", flat=True))
 
 
-def facilities_without_rows(principal, codes: Iterable[str]) -> list[str]:
+def facilities_without_rows(principal: Any, codes: Iterable[str]) -> list[str]:
     """Those of the facility ``codes`` whose rows ``principal`` may not see (aggregates only
     there), sorted. Codes outside its scope altogether count as refused too."""
     codes = set(codes)

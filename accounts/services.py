@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any, cast
 
 from django.contrib.auth.models import Group
 from django.db import models, transaction
@@ -25,7 +26,7 @@ ROLE_GRANTS: dict[str, tuple[str, ...]] = {
 
 
 def audit_record(
-    *, by: Actor, action: str, obj: models.Model | None = None, object_repr: str = "", **details
+    *, by: Actor, action: str, obj: models.Model | None = None, object_repr: str = "", **details: Any
 ) -> AuditEvent:
     """Append one audit event. Runs inside the caller's transaction: a change that rolls back
     leaves no audit row claiming it happened."""
@@ -109,7 +110,7 @@ def user_delete(*, by: Actor, user: User) -> None:
 ADMIN_FACILITIES_ERROR = "Admins see every facility; leave this empty."
 
 
-def access_errors(*, role: str, facilities: Iterable[Facility]) -> dict[str, str]:
+def access_errors(*, role: str | None, facilities: Iterable[Facility]) -> dict[str, str]:
     """What is wrong with giving ``role`` these facilities ({field: message}; empty: nothing).
     The API's serializer and the console's user form both ask before saving."""
     if role == Role.ADMIN and list(facilities):
@@ -185,7 +186,8 @@ def facility_delete(*, by: Actor, facility: Facility) -> None:
 @transaction.atomic
 def api_key_create(*, by: Actor, name: str, facilities: Iterable[Facility]) -> tuple[ServiceAPIKey, str]:
     """Issue a key. The plain key is returned once; only its hash is stored."""
-    api_key, key = ServiceAPIKey.objects.create_key(name=name, created_by=by.user)
+    # The manager's model is ServiceAPIKey (the library annotates its abstract base).
+    api_key, key = cast("tuple[ServiceAPIKey, str]", ServiceAPIKey.objects.create_key(name=name, created_by=by.user))
     facilities = list(facilities)
     api_key.facilities.set(facilities)
     audit_record(by=by, action="api_key.create", obj=api_key, name=name, facilities=sorted(f.code for f in facilities))

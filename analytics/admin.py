@@ -19,9 +19,9 @@ class RefreshRunAdmin(ScopedModelAdmin):
     search_fields = ["=view", "error", "requested_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["requested_by"]
-    readonly_fields = ["view", "status", "requested_by", "trigger", "created_at", "claimed_by", "claimed_at",
+    readonly_fields = ("view", "status", "requested_by", "trigger", "created_at", "claimed_by", "claimed_at",
                        "heartbeat_at", "started_at", "finished_at", "duration_ms", "rows", "concurrent",
-                       "error"]  # fmt: skip
+                       "error")  # fmt: skip
     fields = readonly_fields
 
     @admin.display(description="status", ordering="status")

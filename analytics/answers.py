@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from django.conf import settings
 
@@ -18,7 +19,7 @@ def kpi_answer(
     kpi: str,
     params: KpiParams,
     views: list[str],
-    compute: Callable[[], dict],
+    compute: Callable[[], Mapping[Any, Any]],
     empty: Callable[[], dict] | None = None,
 ) -> dict:
     """``compute`` returns {facility_id or None: metrics}; the overall answer is under None."""
@@ -33,7 +34,7 @@ def kpi_answer_json(
     kpi: str,
     params: KpiParams,
     views: list[str],
-    compute: Callable[[], dict],
+    compute: Callable[[], Mapping[Any, Any]],
     empty: Callable[[], dict] | None = None,
     cached: bool = True,
 ) -> bytes:
@@ -45,7 +46,12 @@ def kpi_answer_json(
 
 
 def _builder(
-    *, kpi: str, params: KpiParams, views: list[str], compute: Callable[[], dict], empty: Callable[[], dict] | None
+    *,
+    kpi: str,
+    params: KpiParams,
+    views: list[str],
+    compute: Callable[[], Mapping[Any, Any]],
+    empty: Callable[[], dict] | None,
 ) -> Callable[[], dict]:
     def build() -> dict:
         by_facility = compute()
@@ -56,7 +62,7 @@ def _builder(
                 {
                     codes[facility_id]: {
                         "facility": codes[facility_id],
-                        "metrics": by_facility.get(facility_id) or empty(),
+                        "metrics": by_facility.get(facility_id) or (empty() if empty else {}),
                     }
                     for facility_id in sorted(params.facility_ids, key=lambda i: codes[i])
                 },

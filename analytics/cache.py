@@ -108,7 +108,7 @@ def kpi_lookup_reply(*, kpi: str, digest: str, reply) -> tuple[str, bytes | None
     """(the key of ``kpi``/``digest`` under the current version, the cached answer or None)."""
     version, answer = reply
     version = version.decode() if isinstance(version, bytes) else str(version)
-    return f"kpi:{version}:{kpi}:json:{digest}", (cache.client.decode(answer) if answer else None)
+    return f"kpi:{version}:{kpi}:json:{digest}", (cache.client.decode(answer) if answer else None)  # type: ignore[attr-defined]  # django-redis
 
 
 def _lookup(kpi: str, digest: str) -> tuple[str, bytes | None]:

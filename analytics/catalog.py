@@ -6,8 +6,9 @@ report's numbers are the API's numbers, with the same privacy and the same cache
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -40,7 +41,7 @@ def _args(params: KpiParams) -> dict:
 @dataclass(frozen=True)
 class KpiSpec:
     name: str
-    compute: Callable[[KpiParams], dict]
+    compute: Callable[[KpiParams], Mapping[Any, Any]]
     views: Callable[[KpiParams], list[str]]
     empty: Callable[[], dict] | None = None
     #: further query parameters: name -> validator (raw value -> clean value, or ValueError)

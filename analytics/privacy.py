@@ -225,7 +225,7 @@ class _Renderer:
             count = row if ranked.by is None else row[ranked.by]
             shown = self.seen(count.value, count.key)
             hidden = shown is None or (self.suppress and self.small(shown))
-            return (hidden, 0 if hidden else -shown, _name_order(name))
+            return (hidden, 0 if hidden or shown is None else -shown, _name_order(name))
 
         chosen = sorted(ranked.rows, key=order)[: ranked.limit]
         if ranked.as_dict:

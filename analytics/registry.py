@@ -33,14 +33,14 @@ class View:
         name, which PostgreSQL resolves before (so instead of) the stored view."""
         definition = self.definition.strip()
         if not self.depends:
-            return sql.SQL(definition)  # type: ignore[arg-type]  # a constant of analytics.viewdefs
+            return sql.SQL(definition)
         ctes = sql.SQL(", ").join(
             sql.SQL("{} AS ({})").format(sql.Identifier(BY_KEY[key].table), BY_KEY[key].fresh_definition())
             for key in self.depends
         )
         if definition.upper().startswith("WITH "):  # one WITH list: the views it reads, then its own
-            return sql.SQL("WITH {}, {}").format(ctes, sql.SQL(definition[5:]))  # type: ignore[arg-type]
-        return sql.SQL("WITH {} {}").format(ctes, sql.SQL(definition))  # type: ignore[arg-type]
+            return sql.SQL("WITH {}, {}").format(ctes, sql.SQL(definition[5:]))
+        return sql.SQL("WITH {} {}").format(ctes, sql.SQL(definition))
 
     def storage(self, generation: int) -> str:
         """The table holding a swapped view's rows: two generations take turns."""

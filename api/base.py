@@ -21,6 +21,7 @@ base queryset with ``base_queryset``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
@@ -39,6 +40,11 @@ from accounts.scope import scope_settle
 from accounts.selectors import ROW_LEVEL, FacilityPermission, facility_ids_for
 from api.roundtrip import OneRoundTrip
 
+if TYPE_CHECKING:
+    _View = APIView  # what the mixin is mixed into
+else:
+    _View = object
+
 AGGREGATES_ONLY = "aggregates_only"
 
 
@@ -52,7 +58,7 @@ def aggregates_only_reason(codes: Iterable[str], *, who: str = "you") -> str:
     )
 
 
-def owner_or_you(owner, caller=None) -> str:
+def owner_or_you(owner: Any, caller: Any = None) -> str:
     """Who lacks the permission, as a refusal names them: "you" when the caller is the owner."""
     if caller is not None and owner.pk == getattr(caller, "pk", None):
         return "you"
@@ -72,7 +78,7 @@ class AggregatesOnly(exceptions.PermissionDenied):
 class Scope:
     """How a view's queryset is narrowed to what the caller may see."""
 
-    def restrict(self, queryset: QuerySet, view: ScopedViewMixin) -> QuerySet:
+    def restrict(self, queryset: QuerySet[Any], view: ScopedViewMixin) -> QuerySet[Any]:
         raise NotImplementedError
 
     def refuse_hidden(self, view: ScopedGenericViewSet) -> None:
@@ -114,7 +120,7 @@ class FacilityScope(Scope):
         self.row_level = row_level
         self.filter_param = filter_param
 
-    def restrict(self, queryset: QuerySet, view: ScopedViewMixin) -> QuerySet:
+    def restrict(self, queryset: QuerySet[Any], view: ScopedViewMixin) -> QuerySet[Any]:
         visible = view.facility_ids(self.permission)
         named = self._named_codes(view.request)
         if not self.row_level:
@@ -186,11 +192,11 @@ class FacilityScope(Scope):
         )
 
 
-def masked_terms(view) -> dict[str, list[str]]:
+def masked_terms(view: ScopedViewMixin) -> dict[str, list[str]]:
     """The query parameters of the view's request that order, filter or search by one of its
     ``masked_fields``: parameter -> those fields. A field counts wherever it is named: alone,
     at the end of a relation (``candidate__last_name``) or with a lookup (``email__icontains``)."""
-    masked = getattr(view, "masked_fields", frozenset())
+    masked: frozenset[str] = getattr(view, "masked_fields", frozenset())
     params = view.request.query_params
     if not masked or not params:
         return {}
@@ -223,7 +229,7 @@ def masked_terms(view) -> dict[str, list[str]]:
 class AdminScope(Scope):
     """Everything, for Admins; nothing for anyone else (capabilities refuse them first)."""
 
-    def restrict(self, queryset: QuerySet, view: ScopedViewMixin) -> QuerySet:
+    def restrict(self, queryset: QuerySet[Any], view: ScopedViewMixin) -> QuerySet[Any]:
         return queryset if principal_role(view.request.user) == Role.ADMIN else queryset.none()
 
 
@@ -233,7 +239,7 @@ class OwnerScope(Scope):
     def __init__(self, lookup: str = "owner_id"):
         self.lookup = lookup
 
-    def restrict(self, queryset: QuerySet, view: ScopedViewMixin) -> QuerySet:
+    def restrict(self, queryset: QuerySet[Any], view: ScopedViewMixin) -> QuerySet[Any]:
         user = view.request.user
         if principal_role(user) == Role.ADMIN:
             return queryset
@@ -242,21 +248,20 @@ class OwnerScope(Scope):
         return queryset.filter(**{self.lookup: user.pk})
 
 
-class ScopedViewMixin:
+class ScopedViewMixin(_View):
     """Capability check and per-request scope, shared by viewsets and plain API views."""
 
     #: action (viewsets) or lower-case HTTP method (plain views) -> what it needs
     capabilities: dict[str, Capability] = {}
-    request: Request
 
-    def initial(self, request: Request, *args, **kwargs) -> None:
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)  # authentication (401), throttles (429)
         if scope_settle(request):  # a provisional user the throttle round trip did not confirm: now
             self.check_permissions(request)
         self.check_capability(request)
 
     def check_capability(self, request: Request) -> None:
-        method = request.method.lower()
+        method = (request.method or "").lower()
         action = getattr(self, "action", None)
         if action is None and not hasattr(self, method):
             return  # no handler: DRF answers 405 and touches no data
@@ -269,7 +274,7 @@ class ScopedViewMixin:
 
     def facility_ids(self, permission: FacilityPermission = FacilityPermission.VIEW_DATA) -> list[int]:
         """The caller's facility ids for ``permission``, resolved once per request."""
-        cache = self.__dict__.setdefault("_facility_ids", {})
+        cache: dict[FacilityPermission, list[int]] = self.__dict__.setdefault("_facility_ids", {})
         if permission not in cache:
             cache[permission] = facility_ids_for(self.request.user, permission)
         return cache[permission]
@@ -280,27 +285,29 @@ class ScopedViewMixin:
         return sorted(Facility.objects.filter(id__in=ids).values_list("code", flat=True)) if ids else []
 
 
-class ScopedGenericViewSet(ScopedViewMixin, OneRoundTrip, GenericViewSet):
+class ScopedGenericViewSet(ScopedViewMixin, OneRoundTrip, GenericViewSet):  # type: ignore[type-arg]
     scope: Scope
     capabilities = {"list": Capability.READ, "retrieve": Capability.READ, "metadata": Capability.READ}
     #: Fields shown masked to callers without the personal-data permission of the row's
     #: facility (alone or at the end of a relation): never an ordering, filter or search for them.
     masked_fields: frozenset[str] = frozenset()
 
-    def __init_subclass__(cls, **kwargs) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if "get_queryset" in cls.__dict__:
             raise TypeError(f"{cls.__name__} may not override get_queryset; declare `scope` and `base_queryset`")
         if not isinstance(getattr(cls, "scope", None), Scope):
             raise TypeError(f"{cls.__name__} must declare a `scope`")
 
-    def base_queryset(self) -> QuerySet:
-        return self.queryset.all()
+    def base_queryset(self) -> QuerySet[Any]:
+        declared = getattr(self, "queryset", None)  # the class's own (the stubs take it for a descriptor)
+        assert isinstance(declared, QuerySet), f"{type(self).__name__} declares no queryset"
+        return declared.all()
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> QuerySet[Any]:
         return self.scope.restrict(self.base_queryset(), self)
 
-    def get_object(self):
+    def get_object(self) -> Any:
         try:
             return super().get_object()
         except Http404:

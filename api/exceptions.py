@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, DataError, IntegrityError, InterfaceError, OperationalError
@@ -30,7 +31,7 @@ def database_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError | InterfaceError)
 
 
-def api_exception_handler(exc, context):
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(exc.message_dict if hasattr(exc, "error_dict") else exc.messages)
     if isinstance(exc, ProtectedError | RestrictedError):
@@ -43,12 +44,13 @@ def api_exception_handler(exc, context):
     return exception_handler(exc, context)
 
 
-def _database_error(exc: DatabaseError, context) -> Response | None:
+def _database_error(exc: DatabaseError, context: dict[str, Any]) -> Response | None:
     view = context.get("view")
     where = type(view).__name__ if view is not None else "?"
     if database_unavailable(exc):
         logger.warning("database unavailable in %s: %s", where, exc)
         response = exception_handler(ServiceUnavailable(), context)
+        assert response is not None  # DRF answers every APIException
         response["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
     if isinstance(exc, DataError):  # a value the input boundary let through but PostgreSQL refused

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import django_filters
 from django import forms
@@ -12,6 +13,15 @@ from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions
 from rest_framework.settings import api_settings
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    _Form = forms.Form  # what the mixin is mixed into
+else:
+    _Form = object
+
 ALWAYS_ALLOWED = {"page", "page_size", "format"}
 
 
@@ -20,10 +30,12 @@ class StrictFilterBackend(DjangoFilterBackend):
     misspelt filter never silently returns everything."""
 
     @property
-    def filterset_base(self):  # views that only list ``filterset_fields`` get the strict set too
+    def filterset_base(
+        self,
+    ) -> type[StrictFilterSet]:  # views that only list ``filterset_fields`` get the strict set too
         return StrictFilterSet
 
-    def filter_queryset(self, request, queryset, view):
+    def filter_queryset(self, request: Request, queryset: QuerySet[Any], view: APIView) -> QuerySet[Any]:
         allowed = set(ALWAYS_ALLOWED) | set(getattr(view, "extra_query_params", ()))
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
@@ -37,7 +49,8 @@ class StrictFilterBackend(DjangoFilterBackend):
             raise exceptions.ValidationError(
                 {name: [f"Unknown query parameter. Allowed: {', '.join(sorted(allowed))}."] for name in unknown}
             )
-        return super().filter_queryset(request, queryset, view)
+        filtered: QuerySet[Any] = super().filter_queryset(request, queryset, view)
+        return filtered
 
 
 class StrictBooleanField(forms.NullBooleanField):
@@ -45,7 +58,7 @@ class StrictBooleanField(forms.NullBooleanField):
 
     widget = forms.TextInput
 
-    def to_python(self, value):
+    def to_python(self, value: Any) -> Any:
         if value in (None, ""):
             return None
         text = str(value).strip().lower()
@@ -55,7 +68,7 @@ class StrictBooleanField(forms.NullBooleanField):
             return False
         raise forms.ValidationError("Use true or false.")
 
-    def validate(self, value) -> None:
+    def validate(self, value: Any) -> None:
         pass
 
 
@@ -63,13 +76,14 @@ class StrictBooleanFilter(django_filters.BooleanFilter):
     field_class = StrictBooleanField  # with a plain text widget: no silent mapping of odd values to "any"
 
 
-class BoundaryFormMixin:
+class BoundaryFormMixin(_Form):
     """Date-times in UTC before they reach a query: an offset PostgreSQL does not take (it stops
     at 15:59) is converted, and a moment that has no UTC date-time (year 1 with a positive
     offset, year 9999 with a negative one) is a field error instead of a 500."""
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[Any, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         for name, value in list(cleaned.items()):
             if isinstance(value, datetime) and value.tzinfo is not None:
                 try:

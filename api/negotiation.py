@@ -10,12 +10,16 @@ whatever comes first for ``*/*``, as DRF would pick. Anything else is DRF's to d
 from __future__ import annotations
 
 from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
 
 ANYTHING, JSON = "*/*", "application/json"
 
 
 class ContentNegotiation(DefaultContentNegotiation):
-    def select_renderer(self, request, renderers, format_suffix=None):
+    def select_renderer(  # type: ignore[override]  # DRF hands it the view's list
+        self, request: Request, renderers: list[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[BaseRenderer, str]:
         accept = request.META.get("HTTP_ACCEPT", ANYTHING)
         if (
             renderers
@@ -26,4 +30,5 @@ class ContentNegotiation(DefaultContentNegotiation):
             first = renderers[0]
             if accept == ANYTHING or first.media_type == JSON:
                 return first, first.media_type
-        return super().select_renderer(request, renderers, format_suffix)
+        chosen: tuple[BaseRenderer, str] = super().select_renderer(request, renderers, format_suffix)
+        return chosen

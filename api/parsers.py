@@ -7,6 +7,7 @@ cannot store, and the nesting depth is limited; each problem is a 400 naming the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rest_framework import exceptions
@@ -18,7 +19,7 @@ from api.boundary import json_loads, json_problem
 class StrictJSONParser(BaseParser):
     media_type = "application/json"
 
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         body = stream.read() if stream is not None else b""
         try:
             data = json_loads(body)

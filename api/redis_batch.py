@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.core.cache import cache
 from redis.exceptions import NoScriptError
@@ -32,8 +33,8 @@ class Script:
 class Call:
     """One command of a batch: a script with its keys and arguments, or a plain GET."""
 
-    keys: tuple
-    args: tuple = ()
+    keys: tuple[Any, ...]
+    args: tuple[Any, ...] = ()
     script: Script | None = None
 
     @classmethod
@@ -41,12 +42,12 @@ class Call:
         return cls(keys=(key,))
 
 
-def redis_client():
+def redis_client() -> Any:
     """The cache's Redis connection (django-redis: the same pool and settings as the cache)."""
-    return cache.client.get_client(write=True)
+    return cache.client.get_client(write=True)  # type: ignore[attr-defined]  # django-redis's cache
 
 
-def redis_batch(calls: list[Call]) -> list:
+def redis_batch(calls: list[Call]) -> list[Any]:
     """The replies to ``calls``, in order, from one round trip: one script made of theirs (built
     once per shape of batch), so Redis runs them back to back and the client sends one command
     and reads one reply. Raises what the connection raises (callers decide how to do without
@@ -57,14 +58,16 @@ def redis_batch(calls: list[Call]) -> list:
     keys = [key for call in calls for key in call.keys]
     args = [arg for call in calls for arg in call.args]
     client = redis_client()
+    replies: list[Any]
     try:
-        return client.evalsha(script.sha, len(keys), *keys, *args)
+        replies = client.evalsha(script.sha, len(keys), *keys, *args)
     except NoScriptError:  # Redis restarted or flushed its scripts
         client.script_load(script.source)
-        return client.evalsha(script.sha, len(keys), *keys, *args)
+        replies = client.evalsha(script.sha, len(keys), *keys, *args)
+    return replies
 
 
-_shapes: dict[tuple, Script] = {}
+_shapes: dict[tuple[Any, ...], Script] = {}
 
 
 def _composed(calls: list[Call]) -> Script:

@@ -13,12 +13,20 @@ confirmed there before any handler runs.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.cache import cache
 from rest_framework.request import Request
 
 from accounts.scope import UNAVAILABLE, VERSION_KEY, scope_pending, scope_settle
 from api.redis_batch import Call, redis_batch
+
+if TYPE_CHECKING:
+    from rest_framework.views import APIView as _View  # what the mixin is mixed into
+
+    from api.throttling import SlidingWindow
+else:
+    _View = object
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +36,7 @@ def scope_version_call() -> Call:
     return Call.get(cache.make_key(VERSION_KEY))
 
 
-class OneRoundTrip:
+class OneRoundTrip(_View):
     """Throttle counts, scope confirmation and the view's early reads in one Redis round trip."""
 
     def check_throttles(self, request: Request) -> None:
@@ -36,8 +44,10 @@ class OneRoundTrip:
         throttle's count, the confirmation of a provisional user (accounts.scope) and what the
         view wants read early (``prefetch_calls``). The prefetched replies are kept only if the
         user was confirmed as it was; a caller authenticated again gets none."""
-        counted = [(throttle, throttle.count_call(request, self)) for throttle in self.get_throttles()]
-        counted = [(throttle, call) for throttle, call in counted if call is not None]
+        throttles = cast("list[SlidingWindow]", self.get_throttles())  # every configured throttle is one
+        counted = [
+            (throttle, call) for throttle in throttles if (call := throttle.count_call(request, self)) is not None
+        ]
         pending = scope_pending(request)
         prefetch = self.prefetch_calls(request)
         calls = [call for _, call in counted] + ([scope_version_call()] if pending else []) + prefetch
@@ -58,11 +68,12 @@ class OneRoundTrip:
             if not throttle.counted(reply):
                 refused.append(throttle.wait())
         if refused:
-            self.throttled(request, max((wait for wait in refused if wait is not None), default=None))
+            wait = max((wait for wait in refused if wait is not None), default=None)
+            self.throttled(request, wait)  # type: ignore[arg-type]  # DRF takes None: no Retry-After
 
     def prefetch_calls(self, request: Request) -> list[Call]:
         """Redis calls whose replies the handler will want, sent with the throttle counts."""
         return []
 
-    def prefetched(self, request: Request, replies: list) -> None:
+    def prefetched(self, request: Request, replies: list[Any]) -> None:
         """The replies to ``prefetch_calls``, once the caller is confirmed."""

@@ -85,7 +85,7 @@ VALIDATION_ERROR = {
 RETRY_AFTER = {"Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait before trying again."}}
 
 # status -> (component, description, headers)
-ERRORS: dict[int, tuple[str, str, dict]] = {
+ERRORS: dict[int, tuple[str, str, dict[Any, Any]]] = {
     400: ("ValidationError", "Invalid input; nothing was changed.", {}),
     401: (
         "Error",
@@ -124,7 +124,9 @@ MASKED_INVALID = (
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema, plus the error responses every operation can give."""
 
-    def get_operation(self, path, path_regex, path_prefix, method, registry) -> dict | None:
+    def get_operation(
+        self, path: str, path_regex: str, path_prefix: str, method: str, registry: Any
+    ) -> dict[Any, Any] | None:
         operation = super().get_operation(path, path_regex, path_prefix, method, registry)
         if operation is None:
             return None
@@ -136,9 +138,9 @@ class AutoSchema(SpectacularAutoSchema):
         operation["responses"] = dict(sorted(responses.items()))
         return operation
 
-    def get_auth(self) -> list[dict]:
+    def get_auth(self) -> list[dict[Any, Any]]:
         """Each security requirement once, however many ways it was added."""
-        unique: list[dict] = []
+        unique: list[dict[Any, Any]] = []
         for requirement in super().get_auth():
             if requirement not in unique:
                 unique.append(requirement)
@@ -146,7 +148,7 @@ class AutoSchema(SpectacularAutoSchema):
 
     # --- which errors ------------------------------------------------------------------------
 
-    def error_statuses(self, operation: dict) -> set[int]:
+    def error_statuses(self, operation: dict[Any, Any]) -> set[int]:
         """The error statuses this operation can answer, from how its view is built."""
         path_parameters = [p for p in operation.get("parameters", []) if p.get("in") == "path"]
         takes_body = "requestBody" in operation
@@ -190,14 +192,14 @@ class AutoSchema(SpectacularAutoSchema):
 
     # --- their bodies ------------------------------------------------------------------------
 
-    def _component_ref(self, name: str) -> dict:
+    def _component_ref(self, name: str) -> dict[Any, Any]:
         component = ResolvedComponent(
             name=name, type=ResolvedComponent.SCHEMA, object=f"{__name__}.{name}", schema=COMPONENTS[name]
         )
         self.registry.register_on_missing(component)
         return component.ref
 
-    def _error_response(self, status: int, declared: dict | None, rule: str | None = None) -> dict:
+    def _error_response(self, status: int, declared: dict[Any, Any] | None, rule: str | None = None) -> dict[Any, Any]:
         """The shared response for ``status`` (described by ``rule`` when the view's make says
         more); a view's own declaration of it is kept: its description, and its body next to
         the shared one."""

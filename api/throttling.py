@@ -15,12 +15,21 @@ from __future__ import annotations
 import logging
 import math
 import time
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
 from rest_framework import throttling
 
 from api.redis_batch import Call, Script, redis_batch
+
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    _Throttle = throttling.SimpleRateThrottle  # what the mixin is mixed into
+else:
+    _Throttle = object
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +48,18 @@ return {1, current + 1, previous}
 clock = time.time  # the tests set the time
 
 
-class _SlidingWindow:
+class SlidingWindow(_Throttle):
+    num_requests: int  # set by DRF from the rate
+    duration: int
     _retry_after: float | None = None
     _into: float = 0.0
 
-    def get_rate(self):
-        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"].get(self.scope)
+    def get_rate(self) -> str | None:
+        rates = cast(dict[str, str | None], settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"])
+        rate = rates.get(self.scope) if self.scope else None
+        return rate
 
-    def count_call(self, request, view) -> Call | None:
+    def count_call(self, request: Request, view: APIView) -> Call | None:
         """The Redis call that counts this request (None: this throttle does not apply), for
         ``allow_request`` or for a view that sends it with its other calls (redis_batch)."""
         if self.rate is None:
@@ -60,7 +73,7 @@ class _SlidingWindow:
         keys = (cache.make_key(f"{key}:{int(window)}"), cache.make_key(f"{key}:{int(window) - 1}"))
         return Call(keys=keys, args=(weight, self.num_requests, 2 * self.duration), script=COUNT)
 
-    def allow_request(self, request, view) -> bool:
+    def allow_request(self, request: Request, view: APIView) -> bool:
         call = self.count_call(request, view)
         if call is None:
             return True
@@ -71,7 +84,7 @@ class _SlidingWindow:
             return True
         return self.counted(reply)
 
-    def counted(self, reply) -> bool:
+    def counted(self, reply: Any) -> bool:
         """Whether the request counted by ``count_call`` is allowed, from the script's reply."""
         allowed, current, previous = reply
         if allowed:
@@ -88,21 +101,21 @@ class _SlidingWindow:
         return None if self._retry_after is None else math.ceil(self._retry_after)
 
 
-class AnonThrottle(_SlidingWindow, throttling.AnonRateThrottle):
+class AnonThrottle(SlidingWindow, throttling.AnonRateThrottle):
     pass
 
 
-class UserThrottle(_SlidingWindow, throttling.UserRateThrottle):
+class UserThrottle(SlidingWindow, throttling.UserRateThrottle):
     """Per user, or per API key for services."""
 
 
-class ScopeThrottle(_SlidingWindow, throttling.ScopedRateThrottle):
+class ScopeThrottle(SlidingWindow, throttling.ScopedRateThrottle):
     """Stricter limits for views that set ``throttle_scope`` (token requests, exports)."""
 
-    def count_call(self, request, view) -> Call | None:
+    def count_call(self, request: Request, view: APIView) -> Call | None:
         self.scope = getattr(view, self.scope_attr, None)  # the scope is the view's, so read per request
         if not self.scope:
             return None
         self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
+        self.num_requests, self.duration = self.parse_rate(self.rate)  # type: ignore[assignment]  # a rate is set here
         return super().count_call(request, view)

@@ -22,6 +22,7 @@ import os
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from celery import schedules
 from django.conf import settings
@@ -58,7 +59,7 @@ class SlotEntry(ModelEntry):
 
     def __init__(self, model, app=None) -> None:
         super().__init__(model, app=app)
-        schedule = getattr(self, "schedule", None)
+        schedule: Any = getattr(self, "schedule", None)  # a celery schedule (untyped), or None
         if type(schedule) is schedules.schedule:
             self.schedule = AlignedInterval(schedule.run_every, nowfun=schedule.nowfun, app=self.app)
 

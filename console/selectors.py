@@ -11,6 +11,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -28,6 +29,11 @@ from config.heartbeat import heartbeat_age
 from events.models import Event
 from events.selectors import event_queue_counts
 from reports.models import DeliveryStatus, ReportDelivery, ReportRun, RunStatus
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -118,11 +124,11 @@ class Dashboard:
     data_as_of: str | None
     suppressed: bool
     headline: list[Headline]
-    daily: list[dict]
-    funnel: list[dict]
+    daily: list[dict[str, Any]]
+    funnel: list[dict[str, Any]]
 
 
-def console_dashboard(*, user, today: date | None = None) -> Dashboard:
+def console_dashboard(*, user: User | AnonymousUser, today: date | None = None) -> Dashboard:
     """The last 30 days against the 30 before, for the facilities ``user`` may see."""
     end = today or reporting_today()
     start = end - timedelta(days=DASHBOARD_DAYS - 1)
@@ -184,7 +190,9 @@ class ViewStatus:
         refresh in progress), never refreshed, or with no schedule at all."""
         if self.last_success is None or self.interval is None:
             return True
-        return self.age > self.interval * 2 + timedelta(minutes=5)
+        age = self.age
+        assert age is not None  # last_success is set
+        return age > self.interval * 2 + timedelta(minutes=5)
 
 
 @dataclass
@@ -264,7 +272,8 @@ def queue_length() -> int | None:
             conn.ensure_connection(max_retries=1, timeout=2)
             channel = conn.default_channel
             try:
-                return channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True).message_count
+                declared = channel.queue_declare(queue=settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+                return cast(int, declared.message_count)  # kombu is untyped
             except Exception:  # kombu: a queue with nothing in it does not exist yet
                 return 0
     except Exception:
@@ -284,7 +293,7 @@ def components_status() -> list[Component]:
     return components
 
 
-def console_status(*, user) -> SystemStatus:
+def console_status(*, user: User | AnonymousUser) -> SystemStatus:
     """Everything an operator watches, as far as ``user``'s console scope goes (the scopes of
     the model admins, accounts.admin_scope): pending and failed events of the facilities whose
     events it may see, failures of its own reports (an Admin's: all), the refresh log for Admins.

@@ -8,6 +8,7 @@ from the KPI catalog and the writes from the same services as the API.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.contrib import admin, messages
 from django.db import DatabaseError
@@ -78,7 +79,7 @@ class OperatorAdminSite(admin.AdminSite):
             *super().get_urls(),
         ]
 
-    def index(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+    def index(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> TemplateResponse:
         context = {**dashboard_context(request), "status": console_status(user=request.user), **(extra_context or {})}
         return super().index(request, context)
 

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -41,8 +43,8 @@ def link_to(field: str) -> Callable:
         url = reverse(f"admin:{target._meta.app_label}_{target._meta.model_name}_change", args=[target.pk])
         return format_html('<a href="{}">{}</a>', url, target.external_id)
 
-    show.short_description = field
-    show.admin_order_field = f"{field}__external_id"
+    show.short_description = field  # type: ignore[attr-defined]  # the admin reads column options off the function
+    show.admin_order_field = f"{field}__external_id"  # type: ignore[attr-defined]  # (as above)
     return show
 
 
@@ -50,6 +52,7 @@ class CappedCountPaginator(Paginator):
     """Counts at most CAP rows: a changelist over a huge table never runs a full COUNT(*)."""
 
     CAP = 10_000
+    object_list: QuerySet[Any]  # a changelist's rows
 
     @cached_property
     def count(self) -> int:
@@ -92,7 +95,8 @@ class RecentFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() in self.SPANS:
-            return queryset.filter(occurred_at__gte=timezone.now() - timedelta(days=self.SPANS[self.value()][1]))
+            days = self.SPANS[self.value()][1]  # type: ignore[index]  # value() is one of the keys here
+            return queryset.filter(occurred_at__gte=timezone.now() - timedelta(days=days))
         return queryset
 
 
@@ -125,7 +129,7 @@ class EventAdmin(ObjectActionsMixin, RecordAdmin):
         "id", "type", "category", "occurred_at", "local_date", "received_at", "facility", "actor", "sender",
         "status", "attempts", "last_error", "next_attempt_at", "data",
     ]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
 
     @admin.display(description="status")
     def status_badge(self, event: Event) -> str:
@@ -188,7 +192,7 @@ class CandidateAdmin(RecordAdmin):
 class StatusHistoryInline(admin.TabularInline):
     model = ApplicationStatusChange
     fields = ["occurred_at", "status", "actor"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
     extra = 0
     can_delete = False
 

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.db.models import Choices
+
 from api.boundary import (
     DEPTH_MESSAGE,
     UnreadableItem,
@@ -107,7 +109,7 @@ def iso_date(value: Any) -> str:
         raise FieldError("Must be a date (YYYY-MM-DD).") from None
 
 
-def choice(choices: type) -> Callable[[Any], str]:
+def choice(choices: type[Choices]) -> Callable[[Any], str]:
     allowed = [value for value, _ in choices.choices]
 
     def check(value: Any) -> str:
@@ -234,7 +236,8 @@ def _validate_data(event_type: str, data: dict, errors: Errors) -> dict:
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 quoted = json.encoder.encode_basestring_ascii  # a string as the encoder writes it
 # The C encoder json.dumps builds on every call, built once: the same text, in half the time.
-_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(
+# (c_make_encoder, CPython's accelerator, is missing from typeshed's json.encoder.)
+_C_ENCODER = json.encoder.c_make_encoder and json.encoder.c_make_encoder(  # type: ignore[attr-defined]
     None, _ENCODER.default, quoted, None, ":", ",", True, False, True
 )
 
@@ -384,6 +387,7 @@ def validate_event(item: Any, *, now: datetime) -> tuple[ValidEvent | None, Erro
 
     if errors:
         return None, errors
+    assert event_id is not None and event_type is not None and occurred_at is not None  # else an error above
     occurred_at = occurred_at.astimezone(UTC)
     facility = facility.strip() if facility else None
     return (

@@ -10,7 +10,7 @@ from events.models import EventStatus
 def event_queue_counts(*, facility_ids: list[int]) -> dict[str, int]:
     """Pending and failed events of the given facilities, from the small queue only (cheap at
     any size of the log: what the console's status tiles show)."""
-    counts = {EventStatus.PENDING: 0, EventStatus.FAILED: 0}
+    counts: dict[str, int] = {EventStatus.PENDING: 0, EventStatus.FAILED: 0}
     if facility_ids:
         with connection.cursor() as cursor:
             cursor.execute(

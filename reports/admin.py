@@ -5,6 +5,7 @@ resend). Every write goes through reports.services."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.conf import settings
@@ -31,6 +32,18 @@ from reports.services.definitions import (
 )
 from reports.services.delivery import report_delivery_resend
 from reports.services.runs import report_run_request
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    from django_stubs_ext import WithAnnotations
+
+    class LastRun(TypedDict):
+        """What ReportAdmin.base_queryset annotates each report with."""
+
+        last_run_id: int | None
+        last_run_status: str | None
+
 
 STATUS_COLOURS = {"succeeded": "#2e7d32", "sent": "#2e7d32", "failed": "#c62828", "running": "#1565c0"}
 
@@ -61,6 +74,7 @@ class ReportForm(forms.ModelForm):
 
     def clean(self) -> dict:
         data = super().clean()
+        assert data is not None  # Django's forms return their cleaned_data
         crontab, zone = data.get("schedule_crontab", "").strip(), data.get("schedule_time_zone", "").strip() or "UTC"
         if crontab:
             try:
@@ -96,7 +110,7 @@ class ReportForm(forms.ModelForm):
 class RecentRunsInline(admin.TabularInline):
     model = ReportRun
     fields = ["run_link", "trigger", "status_badge", "scheduled_for", "finished_at", "rows", "bytes", "error"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
     extra = 0
     max_num = 0
     can_delete = False
@@ -137,7 +151,7 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
         ("State", {"fields": ["consecutive_failures", "disabled_reason", "created_at", "updated_at"]}),
     ]
     inlines = [RecentRunsInline]
-    actions = ["run_now", "send_test_email_to_me", "switch_on", "switch_off"]
+    actions: list[str] = ["run_now", "send_test_email_to_me", "switch_on", "switch_off"]
     object_actions = actions
 
     def base_queryset(self, request) -> QuerySet:
@@ -160,9 +174,10 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
         return f"{schedule.crontab} ({schedule.time_zone})" + (" — paused" if paused else "")
 
     @admin.display(description="last run")
-    def last_run(self, report: Report) -> str:
+    def last_run(self, report: WithAnnotations[Report, LastRun]) -> str:
         if report.last_run_id is None:  # annotated in base_queryset: one query for the whole page
             return "—"
+        assert report.last_run_status is not None  # the same run's
         url = reverse("admin:reports_reportrun_change", args=[report.last_run_id])
         return format_html('<a href="{}">#{} {}</a>', url, report.last_run_id, badge(report.last_run_status))
 
@@ -171,6 +186,7 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
         schedule = report.schedule_or_none
         if schedule is None or schedule.periodic_task_id is None:
             return "—"
+        assert schedule.periodic_task is not None  # periodic_task_id is set
         url = reverse("admin:django_celery_beat_periodictask_change", args=[schedule.periodic_task_id])
         state = "enabled" if schedule.periodic_task.enabled else "paused"
         return format_html('<a href="{}">{}</a> ({})', url, schedule.periodic_task.name, state)
@@ -181,6 +197,7 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
         schedule = report.schedule_or_none
         if schedule is None or schedule.periodic_task_id is None:
             return "—"
+        assert schedule.periodic_task is not None  # periodic_task_id is set
         return f"{schedule.periodic_task.name} ({'enabled' if schedule.periodic_task.enabled else 'paused'})"
 
     def get_fieldsets(self, request, obj=None):
@@ -253,7 +270,7 @@ class ReportAdmin(ObjectActionsMixin, ScopedModelAdmin):
 class DeliveryInline(admin.TabularInline):
     model = ReportDelivery
     fields = ["recipient", "status_badge", "attempts", "sent_at", "error"]
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
     extra = 0
     max_num = 0
     can_delete = False
@@ -283,9 +300,9 @@ class ReportRunAdmin(ObjectActionsMixin, HistoryAdmin):
     fields = ["report_link", "trigger", "status", "scheduled_for", "requested_by", "created_at", "started_at",
               "finished_at", "period_start", "period_end", "facilities", "rows", "bytes", "download", "data_as_of",
               "summary", "error"]  # fmt: skip
-    readonly_fields = fields
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
     inlines = [DeliveryInline]
-    actions = ["resend_failed"]
+    actions: list[str] = ["resend_failed"]
     object_actions = actions
 
     def object_action_applies(self, request, obj: ReportRun, action: str) -> bool:
@@ -334,8 +351,8 @@ class ReportDeliveryAdmin(ObjectActionsMixin, HistoryAdmin):
     date_hierarchy = "updated_at"
     list_select_related = ["run__report"]
     fields = ["run", "recipient", "status", "attempts", "sent_at", "updated_at", "error"]
-    readonly_fields = fields
-    actions = ["resend"]
+    readonly_fields = fields  # type: ignore[assignment]  # the stubs type `fields` as nested groups
+    actions: list[str] = ["resend"]
     object_actions = actions
 
     def object_action_applies(self, request, obj: ReportDelivery, action: str) -> bool:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from accounts.models import User
 from accounts.principals import Actor
 from reports.models import Report
 from reports.services.definitions import report_save
 
-DEMO_REPORTS = [
+DEMO_REPORTS: list[dict[str, Any]] = [
     {
         "owner": "demo-recruiter",
         "name": "Weekly pipeline (demo)",

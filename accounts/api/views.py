@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, cast
+
 from django.contrib.auth import authenticate, user_logged_in
 from django.contrib.postgres.aggregates import ArrayAgg
-from django.db.models import Q, QuerySet
+from django.db.models import Field, Q, QuerySet
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view, inline_serializer
 from rest_framework import exceptions, mixins, serializers, status
@@ -33,6 +35,9 @@ from accounts.services import (
 )
 from api.base import AdminScope, FacilityScope, ScopedAPIView, ScopedGenericViewSet
 from api.filters import StrictFilterSet
+
+if TYPE_CHECKING:
+    from rest_framework_simplejwt.tokens import RefreshToken
 
 ADMIN_WRITES = {
     "create": Capability.ADMIN,
@@ -237,7 +242,9 @@ class LockoutAwareTokenSerializer(TokenObtainPairSerializer):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # As long as a username can be: a longer one is a 400 here, not a failed sign-in to record.
-        longest = User._meta.get_field(User.USERNAME_FIELD).max_length
+        username = User._meta.get_field(User.USERNAME_FIELD)
+        assert isinstance(username, Field)  # a concrete field, not a relation
+        longest = username.max_length
         self.fields[self.username_field] = serializers.CharField(write_only=True, max_length=longest)
         self.fields["password"] = serializers.CharField(write_only=True, max_length=4096, trim_whitespace=False)
 
@@ -250,7 +257,7 @@ class LockoutAwareTokenSerializer(TokenObtainPairSerializer):
         if user is None or not user.is_active:
             raise exceptions.AuthenticationFailed("No active account found with the given credentials.")
         user_logged_in.send(sender=user.__class__, request=request, user=user)
-        refresh = self.get_token(user)
+        refresh = cast("RefreshToken", self.get_token(user))  # the pair serializer's token_class
         return {"refresh": str(refresh), "access": str(refresh.access_token)}
 
 

@@ -5,6 +5,7 @@ analytics.privacy, through analytics.answers."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
@@ -36,7 +37,7 @@ class KpiView(ScopedAPIView):
     # The configured authentication, with the JWT user row remembered under the scope version
     # (accounts.scope): a cached answer then costs no database round trip.
     authentication_classes = [
-        ScopeCachedJWTAuthentication if cls is JWTAuthentication else cls
+        ScopeCachedJWTAuthentication if cls is JWTAuthentication else cls  # type: ignore[misc]  # imported classes
         for cls in api_settings.DEFAULT_AUTHENTICATION_CLASSES
     ]
     kpi: str = ""
@@ -47,7 +48,7 @@ class KpiView(ScopedAPIView):
     _params = None
     _cached_answer: bytes | None = None
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         body = self._cached_answer
         if body is None:
             params = self._params or self._params_parse(request)
@@ -71,6 +72,7 @@ class KpiView(ScopedAPIView):
         return [kpi_lookup_call(kpi=self.kpi, digest=digest)]
 
     def prefetched(self, request: Request, replies: list) -> None:
+        assert self._prefetch is not None  # set by prefetch_calls, which sent these replies
         self._params, digest = self._prefetch
         _, self._cached_answer = kpi_lookup_reply(kpi=self.kpi, digest=digest, reply=replies[0])
 
@@ -90,7 +92,7 @@ class KpiView(ScopedAPIView):
         }
         examples = [OpenApiExample(cls.kpi, value=example, response_only=True)]
         # The schemes of the configured authentication (the cached JWT lookup is the same bearer scheme).
-        auth = [{"jwtAuth": []}, {"ApiKeyAuth": []}, {"cookieAuth": []}]
+        auth: list[Any] = [{"jwtAuth": []}, {"ApiKeyAuth": []}, {"cookieAuth": []}]
         responses = {200: KpiEnvelopeSerializer, 404: OpenApiResponse(description=FACILITY_NOT_FOUND)}
         return extend_schema(parameters=[*COMMON_PARAMETERS, *extra], responses=responses,
                              examples=examples, auth=auth)  # fmt: skip
@@ -221,11 +223,11 @@ METRICS_PARAMETERS = [
 def _documented(view: type[KpiView], *extra: OpenApiParameter) -> None:
     """Give each endpoint its own documented GET (a schema is attached to a function object)."""
 
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         return KpiView.get(self, request)
 
     get.__doc__ = view.__doc__
-    view.get = view.schema_for(*extra)(get)
+    view.get = view.schema_for(*extra)(get)  # type: ignore[method-assign]  # documented per endpoint
 
 
 for _view in (PipelineView, PerformanceView, ComplianceView, RevenueView, OutreachView, SkillsView, EngagementView,

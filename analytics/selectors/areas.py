@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from psycopg import sql
 
@@ -56,8 +57,8 @@ PERFORMANCE_VIEWS = ["pipeline_cohort", "hires", "recruiter_daily", "recruiter_t
 # --- compliance ---------------------------------------------------------------------------
 
 
-def kpi_compliance(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
-    def figures(by_facility: bool) -> dict:
+def kpi_compliance(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> ByFacility:
+    def figures(by_facility: bool) -> dict[Any, Any]:
         key, group = grouping(by_facility)
         return keyed(
             fetch(
@@ -74,14 +75,14 @@ def kpi_compliance(*, facility_ids: list[int], start: date, end: date, fresh: bo
             )
         )
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         found = figures(by_facility=True)
         return {key: compliance_metrics(found.get(key, [])) for key in facility_ids}
 
     return ByFacility(compliance_metrics(figures(by_facility=False).get(OVERALL, [])), rows)
 
 
-def compliance_metrics(rows: list) -> dict:
+def compliance_metrics(rows: list[Any]) -> dict[Any, Any]:
     by_status = {status: Tally() for status in ComplianceStatus.values}
     violations = {severity: Tally() for severity in ComplianceSeverity.values if severity != "none"}
     checks, expiring = Tally(), Tally()
@@ -108,7 +109,7 @@ def compliance_metrics(rows: list) -> dict:
 # --- revenue --------------------------------------------------------------------------------
 
 
-def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> ByFacility:
     """Read from ``revenue_days`` (facility, day, the placement's previous invoice day): sums, and
     distinct placements as the rows in the period whose previous invoice day is before it."""
     first_month = month_start(start)
@@ -120,7 +121,7 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
         months.append(month)
         month = next_month(month)
 
-    def figures(by_facility: bool) -> dict:
+    def figures(by_facility: bool) -> dict[Any, Any]:
         key, group = grouping(by_facility)
         revenue = source("revenue_days", fresh=fresh)
         totals = keyed(
@@ -165,7 +166,7 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
         )
         return {"totals": totals, "monthly": monthly, "active": active}
 
-    def build(found: dict, key) -> dict:
+    def build(found: dict[Any, Any], key: Any) -> dict[Any, Any]:
         total, invoices, placements, invoices_keys, placements_keys = (found["totals"].get(key) or [(0,) * 5])[0]
         active, active_keys = (found["active"].get(key) or [(0, 0)])[0]
         invoiced = Tally(int(placements), int(placements_keys))
@@ -185,7 +186,7 @@ def kpi_revenue(*, facility_ids: list[int], start: date, end: date, fresh: bool 
             "active_placements": Count(int(active), int(active_keys or 0)),
         }
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         found = figures(by_facility=True)
         return {key: build(found, key) for key in facility_ids}
 
@@ -207,11 +208,11 @@ def revenue_total(*, facility_ids: list[int], start: date, end: date, fresh: boo
 # --- skills -----------------------------------------------------------------------------------
 
 
-def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> ByFacility:
     ids = list(facility_ids)
     jobs = source("jobs", fresh=fresh)
 
-    def figures(by_facility: bool) -> dict:
+    def figures(by_facility: bool) -> dict[Any, Any]:
         key, group = grouping(by_facility)
         params = {"ids": ids, "start": start, "end": end}
         return {
@@ -250,7 +251,7 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
             ),
         }
 
-    def build(found: dict, key) -> dict:
+    def build(found: dict[Any, Any], key: Any) -> dict[Any, Any]:
         candidates = {skill: Tally(int(n), int(keys)) for skill, n, keys in found["candidates"].get(key, [])}
         demand = []
         for skill, n, keys in found["skills"].get(key, []):
@@ -271,7 +272,7 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
             "bill_rate_by_specialty": Ranked(specialties, by="jobs"),
         }
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         found = figures(by_facility=True)
         return {key: build(found, key) for key in ids}
 
@@ -281,14 +282,14 @@ def kpi_skills(*, facility_ids: list[int], start: date, end: date, fresh: bool =
 # --- performance --------------------------------------------------------------------------------
 
 
-def kpi_performance(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_performance(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> ByFacility:
     """By source from the cohort and the hires; by recruiter from ``recruiter_totals`` over every
     facility (whole months, then the days of the partial months at the edges), else from
     ``recruiter_daily``. Every figure is a sum, so both give the same numbers."""
     ids = list(facility_ids)
     scope = {"ids": ids, "start": start, "end": end}
 
-    def figures(by_facility: bool) -> dict:
+    def figures(by_facility: bool) -> dict[Any, Any]:
         key, group = grouping(by_facility)
         cohort = keyed(
             fetch(
@@ -331,17 +332,17 @@ def kpi_performance(*, facility_ids: list[int], start: date, end: date, fresh: b
             )
         return {"cohort": cohort, "speed": speed, "recruiters": recruiters}
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         found = figures(by_facility=True)
         return {key: _performance_metrics(found, key) for key in ids}
 
     return ByFacility(_performance_metrics(figures(by_facility=False), OVERALL), rows)
 
 
-def _recruiters_everywhere(start: date, end: date, *, fresh: bool) -> dict:
+def _recruiters_everywhere(start: date, end: date, *, fresh: bool) -> dict[Any, Any]:
     first, after, edges = month_split(start, end)
     conditions = [sql.SQL("(grain = 'month' AND bucket >= %s AND bucket < %s)")]
-    params: list = [first, after]
+    params: list[Any] = [first, after]
     for edge_start, edge_end in edges:
         conditions.append(sql.SQL("(grain = 'day' AND bucket BETWEEN %s AND %s)"))
         params += [edge_start, edge_end]
@@ -361,7 +362,7 @@ def _recruiters_everywhere(start: date, end: date, *, fresh: bool) -> dict:
     )
 
 
-def _performance_metrics(found: dict, key) -> dict:
+def _performance_metrics(found: dict[Any, Any], key: Any) -> dict[Any, Any]:
     mean_by_source = {src: (Tally(int(n), int(keys)), mean) for src, n, mean, keys in found["speed"].get(key, [])}
     by_source = []
     for src, applications, hires, applications_keys, hires_keys in found["cohort"].get(key, []):

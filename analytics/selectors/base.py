@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from datetime import date, timedelta
+from typing import Any
 
 from django.db import connection
 from psycopg import sql
@@ -32,17 +33,18 @@ def source(key: str, *, fresh: bool) -> sql.Composable:
     return BY_KEY[key].source(fresh=fresh)
 
 
-def fetch(query: sql.Composable, params: list | dict) -> list[tuple]:
+def fetch(query: sql.Composable, params: list[Any] | dict[Any, Any]) -> list[tuple[Any, ...]]:
     """The rows of a composed query; its values are always bound from ``params``."""
     with connection.cursor() as cursor:
         cursor.execute(query, params)
-        return cursor.fetchall()
+        rows: list[tuple[Any, ...]] = cursor.fetchall()
+        return rows
 
 
-def keyed(rows: list[tuple]) -> dict:
+def keyed(rows: list[tuple[Any, ...]]) -> dict[Any, Any]:
     """Rows of a ``GROUP BY GROUPING SETS ((facility_id, ...), (...))`` query whose first two
     columns are facility_id and GROUPING(facility_id): keyed by facility id, None for overall."""
-    result: dict = {}
+    result: dict[Any, Any] = {}
     for row in rows:
         key = OVERALL if row[1] else (NO_FACILITY if row[0] is None else row[0])
         result.setdefault(key, []).append(row[2:])
@@ -86,32 +88,32 @@ def month_split(start: date, end: date) -> tuple[date, date, list[tuple[date, da
     return first, after, edges
 
 
-class ByFacility(Mapping):
+class ByFacility(Mapping[Any, Any]):
     """A selector's answer, {None: overall metrics, facility id: metrics}, whose per-facility part
     is computed on first access: only ``group_by=facility`` reads it, and building the metrics of
     every facility costs more than the overall answer itself. ``rows()`` returns that part."""
 
-    def __init__(self, overall: dict, rows: Callable[[], dict]) -> None:
+    def __init__(self, overall: dict[Any, Any], rows: Callable[[], dict[Any, Any]]) -> None:
         self._overall = overall
         self._rows = rows
-        self._data: dict | None = None
+        self._data: dict[Any, Any] | None = None
 
-    def _all(self) -> dict:
+    def _all(self) -> dict[Any, Any]:
         if self._data is None:
             self._data = {**self._rows(), OVERALL: self._overall}
         return self._data
 
-    def __getitem__(self, key):
+    def __getitem__(self, key: Any) -> Any:
         if key is OVERALL:
             return self._overall
         return self._all()[key]
 
-    def get(self, key, default=None):
+    def get(self, key: Any, default: Any = None) -> Any:
         if key is OVERALL:
             return self._overall
         return self._all().get(key, default)
 
-    def __iter__(self) -> Iterator:
+    def __iter__(self) -> Iterator[Any]:
         return iter(self._all())
 
     def __len__(self) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Any
 
 from psycopg import sql
 
@@ -40,7 +41,7 @@ _WINDOWS = sql.SQL("""count(*) FILTER (WHERE days && daterange(%(week)s, %(end)s
 
 def kpi_engagement(
     *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
-) -> dict:
+) -> ByFacility:
     """Actors of events with no facility or one in scope; a row (group_by) counts only that
     facility's events."""
     ids = list(facility_ids)
@@ -50,7 +51,7 @@ def kpi_engagement(
     retention = _retention(scope, fresh=fresh)
     period_days = days_in(start, end)
 
-    def build(activity: tuple, type_rows: list, cohorts: list) -> dict:
+    def build(activity: tuple[Any, ...], type_rows: list[Any], cohorts: list[Any]) -> dict[Any, Any]:
         actor_days, period_actors, wau, mau = activity
         return {
             # A mean of daily distinct actors; hidden when the period's actors are too few.
@@ -64,7 +65,7 @@ def kpi_engagement(
             "retention": cohorts,
         }
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         if not by_facility:
             return {}
         activity = _facility_activity(scope, fresh=fresh)
@@ -75,7 +76,7 @@ def kpi_engagement(
     return ByFacility(build(overall, types.get(OVERALL, []), retention), rows)
 
 
-def engagement_headline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def engagement_headline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict[Any, Any]:
     """The overall ``dau`` and ``mau`` of kpi_engagement alone (the headline needs no more)."""
     scope = {
         "ids": list(facility_ids),
@@ -91,7 +92,7 @@ def engagement_headline(*, facility_ids: list[int], start: date, end: date, fres
     }
 
 
-def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally, Tally]:
+def _overall_activity(scope: dict[Any, Any], *, fresh: bool) -> tuple[Tally, Tally, Tally, Tally]:
     """(actor-days in the period, actors in the period, WAU, MAU) over the scope, each with the
     sum of its actors' keys (an actor-day is keyed by its actor)."""
     sets = source("actor_day_sets", fresh=fresh)
@@ -144,13 +145,13 @@ def _overall_activity(scope: dict, *, fresh: bool) -> tuple[Tally, Tally, Tally,
     return _activity(row)
 
 
-def _activity(row) -> tuple[Tally, Tally, Tally, Tally]:
+def _activity(row: Any) -> tuple[Tally, Tally, Tally, Tally]:
     """Four (count, key sum) pairs in a row: actor-days, actors in the period, WAU, MAU."""
     values = [int(value or 0) for value in row]
     return tuple(Tally(values[i], values[i + 1]) for i in range(0, 8, 2))  # type: ignore[return-value]
 
 
-def _facility_activity(scope: dict, *, fresh: bool) -> dict:
+def _facility_activity(scope: dict[Any, Any], *, fresh: bool) -> dict[Any, Any]:
     """{facility id: (actor-days, actors in the period, WAU, MAU)} counting that facility's events."""
     first = min(scope["start"], scope["month"])
     figures = {}
@@ -171,7 +172,7 @@ def _facility_activity(scope: dict, *, fresh: bool) -> dict:
     return figures
 
 
-def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+def _event_types(scope: dict[Any, Any], *, fresh: bool, by_facility: bool) -> dict[Any, Any]:
     if by_facility:
         key, group, facility_filter = (
             sql.SQL("facility_id, 0"),
@@ -195,7 +196,7 @@ def _event_types(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     )
 
 
-def _retention(scope: dict, *, fresh: bool) -> list[dict]:
+def _retention(scope: dict[Any, Any], *, fresh: bool) -> list[dict[Any, Any]]:
     """Weekly cohorts by the ISO week of each actor's first event ever (in scope), for weeks
     starting in the period; r_k = the share of the cohort active in week +k."""
     later_weeks = sql.SQL(", ").join(

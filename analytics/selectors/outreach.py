@@ -10,6 +10,7 @@ of ``group_by=facility``, read the per-message views.
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from psycopg import sql
 
@@ -32,7 +33,7 @@ OUTREACH_VIEWS = ["outreach_daily", "outreach_replies", "reply_histogram", "cand
 
 def kpi_outreach(
     *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
-) -> dict:
+) -> ByFacility:
     ids = list(facility_ids)
     scope = {"ids": ids, "start": start, "end": end}
     everywhere = covers_every_facility(ids)
@@ -45,7 +46,7 @@ def kpi_outreach(
         conversion = _conversion(scope, fresh=fresh, by_facility=False).get(OVERALL, (Tally(), Tally()))
     overall = _metrics(counts.get(OVERALL, []), (replies, median), conversion)
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         if not by_facility:
             return {}
         counts = _counts(scope, fresh=fresh, by_facility=True)
@@ -70,7 +71,7 @@ def outreach_response_rate(*, facility_ids: list[int], start: date, end: date, f
     return replied.rate_of(sent)
 
 
-def _metrics(channel_rows: list, reply_median: tuple, conversion: tuple) -> dict:
+def _metrics(channel_rows: list[Any], reply_median: tuple[Any, ...], conversion: tuple[Any, ...]) -> dict[Any, Any]:
     channels = {channel: (Tally(), Tally()) for channel in Channel.values}
     for channel, sent, replied, sent_keys, replied_keys in channel_rows:
         channels[channel] = (Tally(int(sent), int(sent_keys)), Tally(int(replied), int(replied_keys)))
@@ -93,7 +94,7 @@ def _metrics(channel_rows: list, reply_median: tuple, conversion: tuple) -> dict
     }
 
 
-def _counts(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+def _counts(scope: dict[Any, Any], *, fresh: bool, by_facility: bool) -> dict[Any, Any]:
     key, group = grouping(by_facility)
     return keyed(
         fetch(
@@ -108,7 +109,7 @@ def _counts(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     )
 
 
-def _medians(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+def _medians(scope: dict[Any, Any], *, fresh: bool, by_facility: bool) -> dict[Any, Any]:
     """{key: (replies, median seconds)} over the replied messages themselves."""
     key, _ = grouping(by_facility)
     rows = fetch(
@@ -123,7 +124,7 @@ def _medians(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
     return {k: (Tally(int(n), int(keys)), median) for k, [(n, median, keys)] in keyed(rows).items() if n}
 
 
-def _median_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, float | None]:
+def _median_everywhere(scope: dict[Any, Any], *, fresh: bool) -> tuple[Tally, float | None]:
     """The exact median response (seconds) of every reply to a message sent in the period, as
     percentile_cont(0.5) computes it: the values at the two middle ranks, interpolated."""
     buckets = fetch(
@@ -144,26 +145,28 @@ def _median_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, float | None
     return Tally(total, keys), float(values[0]) + (float(values[1]) - float(values[0])) * fraction
 
 
-def _value_at(rank: int, buckets: list, scope: dict, *, fresh: bool) -> int:
+def _value_at(rank: int, buckets: list[Any], scope: dict[Any, Any], *, fresh: bool) -> int:
     """The reply time at ``rank`` (0-based, ascending) among the period's replies."""
     before = 0
     for _, replies, low, high, _keys in buckets:
         if rank < before + int(replies):
             if low == high:  # one value fills the bucket
                 return int(low)
-            return fetch(
-                sql.SQL("""
+            return int(
+                fetch(
+                    sql.SQL("""
                 SELECT seconds_to_reply FROM {outreach_replies}
                 WHERE seconds_to_reply BETWEEN %(low)s AND %(high)s AND sent_date BETWEEN %(start)s AND %(end)s
                 ORDER BY seconds_to_reply OFFSET %(offset)s LIMIT 1
                 """).format(outreach_replies=source("outreach_replies", fresh=fresh)),
-                {**scope, "low": low, "high": high, "offset": rank - before},
-            )[0][0]
+                    {**scope, "low": low, "high": high, "offset": rank - before},
+                )[0][0]
+            )
         before += int(replies)
     raise AssertionError("rank beyond the replies counted")
 
 
-def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, Tally]:
+def _conversion_everywhere(scope: dict[Any, Any], *, fresh: bool) -> tuple[Tally, Tally]:
     """(candidates messaged in the period, those who applied within 30 days of their first
     message in it): each candidate's first contact day in the period has its previous one before."""
     messaged, applied, messaged_keys, applied_keys = fetch(
@@ -178,7 +181,7 @@ def _conversion_everywhere(scope: dict, *, fresh: bool) -> tuple[Tally, Tally]:
     return Tally(int(messaged), int(messaged_keys)), Tally(int(applied), int(applied_keys))
 
 
-def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
+def _conversion(scope: dict[Any, Any], *, fresh: bool, by_facility: bool) -> dict[Any, Any]:
     """{key: (candidates messaged, converted)}: each candidate's first contact row in the scope's
     messages of the period, converted when the candidate applied in the scope within 30 days of it
     (``applied_facilities``); per facility, each facility's own messages and applications."""
@@ -206,7 +209,7 @@ def _conversion(scope: dict, *, fresh: bool, by_facility: bool) -> dict:
         scope,
     )
 
-    def tallies(messaged, converted, messaged_keys, converted_keys) -> tuple[Tally, Tally]:
+    def tallies(messaged: Any, converted: Any, messaged_keys: Any, converted_keys: Any) -> tuple[Tally, Tally]:
         return Tally(int(messaged), int(messaged_keys)), Tally(int(converted), int(converted_keys))
 
     if by_facility:

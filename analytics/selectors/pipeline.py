@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from typing import Any
 
 from psycopg import sql
 
@@ -20,28 +21,28 @@ from events.models.records import STAGES, ApplicationStatus
 PIPELINE_VIEWS = ["pipeline_cohort", "hires", "offers", "jobs"]
 
 
-def _days(seconds) -> float | None:
+def _days(seconds: Any) -> float | None:
     return None if seconds is None else round2(float(seconds) / SECONDS_PER_DAY)
 
 
-def _grouped(query: sql.Composable, params: list) -> dict:
+def _grouped(query: sql.Composable, params: list[Any]) -> dict[Any, Any]:
     """One row per key of a query keyed like keyed() reads it (None: the overall row)."""
     return {key: rows[0] for key, rows in keyed(fetch(query, params)).items()}
 
 
-def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> dict:
+def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool = False) -> ByFacility:
     """{facility_id or None: metrics} for the overall answer and each facility with data (the
     facilities' part computed when first read)."""
     ids = list(facility_ids)
     source = {key: BY_KEY[key].source(fresh=fresh) for key in PIPELINE_VIEWS}
     scope = [ids, start, end]
 
-    def figures(by_facility: bool) -> dict:
+    def figures(by_facility: bool) -> dict[Any, Any]:
         if by_facility:
             key, group, facility = sql.SQL("facility_id, 0"), sql.SQL("GROUP BY facility_id"), sql.SQL("facility_id,")
         else:
             key, group, facility = sql.SQL("NULL::bigint, 1"), sql.SQL(""), sql.SQL("")
-        cohort: dict = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        cohort: dict[Any, Any] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
         for facility_id, status, stage, count, keys in fetch(
             sql.SQL("""
             SELECT {select} status, furthest_stage, sum(applications), sum(applications_keys)
@@ -106,7 +107,7 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
     return ByFacility(figures(by_facility=False)[OVERALL], lambda: figures(by_facility=True))
 
 
-def _metrics(cohort: dict, hires, offers, opened, filled) -> dict:
+def _metrics(cohort: dict[Any, Any], hires: Any, offers: Any, opened: Any, filled: Any) -> dict[Any, Any]:
     """Counts come with the sums of their records' privacy keys (analytics.privacy): a stage's
     count is a sum of cohort cells, and so is its key. Positions are keyed by their jobs."""
     applications = Tally.total(cohort.values())
@@ -153,5 +154,5 @@ def _metrics(cohort: dict, hires, offers, opened, filled) -> dict:
     }
 
 
-def empty_pipeline() -> dict:
+def empty_pipeline() -> dict[Any, Any]:
     return _metrics({}, None, None, None, None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import LiteralString
+from typing import Any, LiteralString
 
 from psycopg import sql
 
@@ -75,7 +75,7 @@ def trend_views(metric: str) -> list[str]:
 
 def kpi_series(
     *, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh: bool = False
-) -> dict:
+) -> dict[Any, Any]:
     """{facility_id or None: {bucket day: value}} for one metric, buckets within the period."""
     overall = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=False)
     return {**_series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=True), **overall}
@@ -83,7 +83,7 @@ def kpi_series(
 
 def _series(
     metric: str, facility_ids: list[int], start: date, end: date, granularity: str, *, fresh: bool, by_facility: bool
-) -> dict:
+) -> dict[Any, Any]:
     """kpi_series, overall only or per facility only: {key: {bucket: (value, privacy key)}}."""
     view, column, value, condition, _, privacy_key = TREND_METRICS[metric]
     facility_filter = sql.SQL("facility_id = ANY(%(ids)s)")
@@ -116,12 +116,12 @@ def _series(
     return {key: {bucket: (amount, keys) for bucket, amount, keys in values} for key, values in rows.items()}
 
 
-def _cell_value(found: tuple | None, *, money: bool) -> Count | Money:
+def _cell_value(found: tuple[Any, ...] | None, *, money: bool) -> Count | Money:
     amount, keys = found or (0, 0)
     return Money(Decimal(amount or 0)) if money else Count(int(amount or 0), int(keys or 0))
 
 
-def series_cells(values: dict, *, metric: str, start: date, end: date, granularity: str) -> Breakdown:
+def series_cells(values: dict[Any, Any], *, metric: str, start: date, end: date, granularity: str) -> Breakdown:
     money = TREND_METRICS[metric][4]
     cells = {}
     for day in buckets(start, end, granularity):
@@ -132,13 +132,15 @@ def series_cells(values: dict, *, metric: str, start: date, end: date, granulari
     return Breakdown(cells, as_list=True)
 
 
-def kpi_trends(*, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh=False) -> dict:
-    args = {"metric": metric, "start": start, "end": end, "granularity": granularity}
+def kpi_trends(
+    *, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh: bool = False
+) -> ByFacility:
+    args: dict[str, Any] = {"metric": metric, "start": start, "end": end, "granularity": granularity}
 
-    def answer(values: dict) -> dict:
+    def answer(values: dict[Any, Any]) -> dict[Any, Any]:
         return {"metric": metric, "granularity": granularity, "series": series_cells(values, **args)}
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         found = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=True)
         return {key: answer(found.get(key, {})) for key in facility_ids}
 
@@ -151,10 +153,10 @@ HEADLINE_VIEWS = [*PIPELINE_VIEWS, "compliance_daily", *REVENUE_VIEWS, *OUTREACH
 
 def kpi_headline(
     *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
-) -> dict:
+) -> ByFacility:
     """The overall figures read only what they need (no medians, conversion, retention or event
     types); each facility's, when read, come from the area selectors themselves."""
-    args = {"facility_ids": facility_ids, "start": start, "end": end, "fresh": fresh}
+    args: dict[str, Any] = {"facility_ids": facility_ids, "start": start, "end": end, "fresh": fresh}
     pipeline, compliance = kpi_pipeline(**args), kpi_compliance(**args)
     engagement = engagement_headline(**args)
     overall = _headline(
@@ -165,7 +167,7 @@ def kpi_headline(
         engagement,
     )
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         revenue, outreach = kpi_revenue(**args), kpi_outreach(**args, by_facility=by_facility)
         engagement = kpi_engagement(**args, by_facility=by_facility)
         areas = (pipeline, compliance, revenue, outreach, engagement)
@@ -174,7 +176,7 @@ def kpi_headline(
     return ByFacility(overall, rows)
 
 
-def _headline(p, c, r, o, e) -> dict:
+def _headline(p: Any, c: Any, r: Any, o: Any, e: Any) -> dict[Any, Any]:
     p = p or empty_pipeline()
     return {
         "applications": p["applications"],
@@ -196,27 +198,27 @@ DASHBOARD_SERIES = ["applications", "hires", "revenue", "replied"]
 
 def kpi_dashboard(
     *, facility_ids: list[int], start: date, end: date, fresh: bool = False, by_facility: bool = True
-) -> dict:
+) -> ByFacility:
     headline = kpi_headline(facility_ids=facility_ids, start=start, end=end, fresh=fresh, by_facility=by_facility)
     days = buckets(start, end, "day")
 
-    def series(*, by_facility: bool) -> dict:
+    def series(*, by_facility: bool) -> dict[Any, Any]:
         return {
             metric: _series(metric, facility_ids, start, end, "day", fresh=fresh, by_facility=by_facility)
             for metric in DASHBOARD_SERIES
         }
 
-    def daily(found: dict, key) -> Breakdown:
+    def daily(found: dict[Any, Any], key: Any) -> Breakdown:
         cells = {}
         for day in days:
-            cell = {"date": day.isoformat()}
+            cell: dict[str, Any] = {"date": day.isoformat()}
             for metric in DASHBOARD_SERIES:
                 name = "replies" if metric == "replied" else metric
                 cell[name] = _cell_value(found[metric].get(key, {}).get(day), money=metric == "revenue")
             cells[day.isoformat()] = cell
         return Breakdown(cells, as_list=True)
 
-    def rows() -> dict:
+    def rows() -> dict[Any, Any]:
         found = series(by_facility=True)
         return {key: {**headline[key], "daily": daily(found, key)} for key in facility_ids}
 
@@ -226,10 +228,12 @@ def kpi_dashboard(
 METRIC_TYPES = ("time_to_hire", "fill_rate", "candidate_pipeline")
 
 
-def kpi_metrics(*, facility_ids: list[int], start: date, end: date, types: list[str], fresh: bool = False) -> dict:
+def kpi_metrics(
+    *, facility_ids: list[int], start: date, end: date, types: list[str], fresh: bool = False
+) -> ByFacility:
     pipeline = kpi_pipeline(facility_ids=facility_ids, start=start, end=end, fresh=fresh)
 
-    def answer(key) -> dict:
+    def answer(key: Any) -> dict[Any, Any]:
         p = pipeline.get(key) or empty_pipeline()
         by_status = p["by_status"].cells
         metrics = {

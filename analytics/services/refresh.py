@@ -30,9 +30,11 @@ import threading
 import time
 import zlib
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.backends.utils import CursorWrapper
 from django.db.models.functions import Now
 from django.utils import timezone
 from psycopg import sql
@@ -235,7 +237,7 @@ def _settle_unfinished(runs: list[RefreshRun]) -> None:
         logger.warning("could not settle interrupted refresh runs", exc_info=True)
 
 
-def _answer_now(kpi: str, params) -> bytes:
+def _answer_now(kpi: str, params: Any) -> bytes:
     return kpi_answer_json_for(kpi=kpi, params=params, cached=False)
 
 
@@ -253,7 +255,7 @@ def _in_lanes(runs: list[RefreshRun]) -> list[RefreshRun]:
 
     def chain(key: str) -> int:
         readers = [view.key for view in BY_KEY.values() if key in view.depends and view.key in keys]
-        return last.get(key, 0) + max((chain(reader) for reader in readers), default=0)
+        return (last.get(key) or 0) + max((chain(reader) for reader in readers), default=0)
 
     waiting = sorted(runs, key=lambda run: -chain(run.view))
     finished: set[str] = set()
@@ -341,12 +343,12 @@ def _execute(run: RefreshRun, *, bump_cache: bool) -> RefreshRun:
 
 
 def _refresh_settings() -> dict[str, str]:
-    if connection.pg_version >= 140000:
+    if connection.pg_version >= 140000:  # type: ignore[attr-defined]  # PostgreSQL's own wrapper
         return {**REFRESH_SETTINGS, "client_connection_check_interval": CLIENT_CHECK_INTERVAL}
     return REFRESH_SETTINGS
 
 
-def _refresh_materialized(cursor, view: View) -> bool:
+def _refresh_materialized(cursor: CursorWrapper, view: View) -> bool:
     """REFRESH a materialized view (CONCURRENTLY once it holds data); whether it did so concurrently."""
     cursor.execute("SELECT relispopulated FROM pg_class WHERE relname = %s AND relkind = 'm'", [view.table])
     found = cursor.fetchone()
@@ -358,7 +360,7 @@ def _refresh_materialized(cursor, view: View) -> bool:
     return populated
 
 
-def _current_generation(cursor, view: View) -> int:
+def _current_generation(cursor: CursorWrapper, view: View) -> int:
     """Which storage table the view reads now (the one that exists: a swap drops the other)."""
     cursor.execute("SELECT relkind FROM pg_class WHERE relname = %s", [view.table])
     found = cursor.fetchone()
@@ -372,7 +374,7 @@ def _current_generation(cursor, view: View) -> int:
     return 1 if first else 2
 
 
-def _rebuild_and_swap(cursor, view: View) -> int:
+def _rebuild_and_swap(cursor: CursorWrapper, view: View) -> int:
     """Build the view's next table from its definition, then repoint the view to it and drop the
     previous one. Returns the rows built. Runs inside the refresh's transaction: a failure at any
     step leaves the view reading the previous table."""
@@ -380,7 +382,7 @@ def _rebuild_and_swap(cursor, view: View) -> int:
     old, new = view.storage(current), view.storage(3 - current)
     build, *indexes = ddl.table_build(new, view.definition, view.swapped)
     cursor.execute(build)
-    rows = cursor.rowcount
+    rows: int = cursor.rowcount
     for index in indexes:
         cursor.execute(index)
     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(new)))

@@ -11,9 +11,11 @@ Standard library only: it starts before, and must not depend on, the Django proj
 
 from __future__ import annotations
 
+import io
 import signal
 import sys
 import time
+from typing import cast
 
 WIDTH = 6  # "worker", the longest program name
 
@@ -61,6 +63,6 @@ def _relay(events, answers, partial: dict[str, str]) -> None:
 
 if __name__ == "__main__":
     # supervisord counts the payload's length in characters of its text; read it as that text.
-    sys.stdin.reconfigure(encoding="utf-8", errors="replace")
-    sys.stderr.reconfigure(encoding="utf-8", errors="replace")
+    cast(io.TextIOWrapper, sys.stdin).reconfigure(encoding="utf-8", errors="replace")
+    cast(io.TextIOWrapper, sys.stderr).reconfigure(encoding="utf-8", errors="replace")
     main()

@@ -47,13 +47,13 @@ class EventInSerializer(serializers.Serializer):
     occurred_at = serializers.DateTimeField()
     facility = serializers.CharField(required=False)
     actor = serializers.CharField(required=False, max_length=128)
-    data = serializers.DictField(required=False)
+    data = serializers.DictField(required=False)  # type: ignore[assignment]  # a declared field, not Serializer.data
 
 
 class ItemResultSerializer(serializers.Serializer):
     id = serializers.CharField(allow_null=True)
     status = serializers.ChoiceField(choices=["created", "duplicate", "rejected"])
-    errors = serializers.DictField(required=False)
+    errors = serializers.DictField(required=False)  # type: ignore[assignment]  # a declared field, not .errors
 
 
 class IngestResultSerializer(serializers.Serializer):

@@ -204,6 +204,7 @@ class CandidateViewSet(RecordViewSet):
     serializer_class = CandidateSerializer
     filterset_class = CandidateFilter
     ordering_fields = ["registered_at", "last_name"]
+    unmasked: list[str]  # external ids of the candidates shown unmasked, set per request below
 
     def get_serializer_context(self) -> dict:
         self.__dict__.setdefault("unmasked", [])

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -20,7 +21,7 @@ from django.utils import timezone
 from accounts.principals import Actor
 from accounts.selectors import FacilityPermission, facilities_for
 from events.models import EventCategory
-from events.schema import RECRUITING_TYPES, ValidEvent, event_time, quoted, validate_event
+from events.schema import RECRUITING_TYPES, Errors, ValidEvent, event_time, quoted, validate_event
 from events.services.partitions import month_of, partitions_ensure
 from events.services.processing import processing_request
 
@@ -70,21 +71,21 @@ RETURNING id::text
 class ItemResult:
     id: str | None
     status: str
-    errors: dict = field(default_factory=dict)
+    errors: Errors = field(default_factory=dict)
 
-    def as_dict(self) -> dict:
-        body: dict = {"id": self.id, "status": self.status}
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": self.id, "status": self.status}
         if self.errors:
             body["errors"] = self.errors
         return body
 
 
-def _raw_id(item) -> str | None:
+def _raw_id(item: Any) -> str | None:
     value = item.get("id") if isinstance(item, dict) else None
     return value if isinstance(value, str) else None
 
 
-def events_ingest(*, by: Actor, items: list) -> list[ItemResult]:
+def events_ingest(*, by: Actor, items: list[Any]) -> list[ItemResult]:
     """Validate and store ``items`` (already parsed JSON) for ``by.principal``.
 
     Returns one result per item, in input order. The items are validated and inserted in chunks
@@ -146,7 +147,7 @@ def events_ingest(*, by: Actor, items: list) -> list[ItemResult]:
     return results  # type: ignore[return-value]
 
 
-def _checked(item, *, now, allowed: dict[str, int]) -> tuple[ValidEvent | None, dict]:
+def _checked(item: Any, *, now: datetime, allowed: dict[str, int]) -> tuple[ValidEvent | None, Errors]:
     """The event, or why it is refused: invalid, or for a facility the caller may not write to."""
     event, errors = validate_event(item, now=now)
     if event is not None and event.facility_code is not None and event.facility_code not in allowed:
@@ -154,7 +155,7 @@ def _checked(item, *, now, allowed: dict[str, int]) -> tuple[ValidEvent | None, 
     return event, errors
 
 
-def _months_named(items: list, *, now) -> set[tuple[str, date]]:
+def _months_named(items: list[Any], *, now: datetime) -> set[tuple[str, date]]:
     """The (category, month) of every item with an acceptable ``occurred_at``: the partitions
     its insert may need. An item rejected later for another reason costs an empty partition at
     most (beat makes the coming months' ahead of time anyway)."""
@@ -186,7 +187,7 @@ class _Pipeline:
         self.pipeline.__enter__()
         return self
 
-    def __exit__(self, *exc_info) -> None:
+    def __exit__(self, *exc_info: Any) -> None:
         self.pipeline.__exit__(*exc_info)  # waits for every statement; raises what failed
 
     def send(self, events: list[ValidEvent]) -> None:
@@ -203,7 +204,7 @@ class _Pipeline:
         return ids
 
 
-def _category_of(event_type) -> str:
+def _category_of(event_type: object) -> str:
     """``event_type`` as sent, maybe not a string yet (a list would not even be hashable)."""
     recruiting = isinstance(event_type, str) and event_type in RECRUITING_TYPES
     return EventCategory.RECRUITING if recruiting else EventCategory.ACTIVITY

@@ -4,6 +4,7 @@ through reports.services."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from django.urls import reverse
 from django.utils import timezone
@@ -94,7 +95,7 @@ class ReportSerializer(serializers.ModelSerializer):
 
     def validate(self, attrs: dict) -> dict:
         current = self.instance
-        merged = {
+        merged: dict[str, Any] = {
             name: attrs.get(name, getattr(current, name, None) if current else None)
             for name in ("kpi", "period", "start_date", "end_date", "group_by", "options", "recipients", "enabled")
         }

@@ -137,7 +137,8 @@ class ReportRunDownloadViewSet(ScopedGenericViewSet):
     queryset = ReportRun.objects.select_related("report__owner")
     scope = ReportRunScope()
     capabilities = {"retrieve": Capability.DOWNLOAD}
-    authentication_classes = [SignedLinkAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
+    # api_settings imports the classes its dotted paths name (the stubs type them as the paths).
+    authentication_classes = [SignedLinkAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]  # type: ignore[list-item]
     throttle_scope = "exports"
     filter_backends: list = []  # ?token= is not a filter
 

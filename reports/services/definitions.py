@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 from datetime import date
+from typing import Any, cast
 
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
-from accounts.models import Facility
+from accounts.models import Facility, User
 from accounts.principals import Actor
 from accounts.services import audit_record
 from analytics.params import MAX_SPAN_DAYS
@@ -20,7 +21,9 @@ from reports.models import APPLICATIONS, Period, Report, ReportSchedule
 from reports.schedules import cron_parse
 
 
-def report_period_settle(given: dict, *, current_period: str | None = None) -> tuple[dict, list[str]]:
+def report_period_settle(
+    given: dict[str, Any], *, current_period: str | None = None
+) -> tuple[dict[str, Any], list[str]]:
     """Which period a definition means, from the fields a change names among ``period``,
     ``start_date`` and ``end_date`` (the API and the admin both ask). Dates without a period are
     fixed dates (custom); a named period other than custom drops the dates; with neither, the
@@ -46,7 +49,7 @@ def report_definition_errors(
     start_date: date | None,
     end_date: date | None,
     group_by: str | None,
-    options,
+    options: Any,
     recipients: list[str] | None,
     scheduled: bool,
 ) -> dict[str, list[str]]:
@@ -89,15 +92,15 @@ def report_save(
     *,
     by: Actor,
     report: Report | None = None,
-    owner=None,
+    owner: User | None = None,
     facilities: list[Facility] | None = None,
-    schedule: dict | object | None = UNSET,
-    **values,
+    schedule: dict[str, str] | object | None = UNSET,
+    **values: Any,
 ) -> Report:
     """Create (``owner`` given) or change a report. ``schedule`` is {"crontab", "time_zone"},
     None to remove it, or left out to keep it. Values arrive validated (serializer or form)."""
     creating = report is None
-    if creating:
+    if report is None:  # creating
         report = Report(owner=owner)
     was_enabled = report.enabled
     for name, value in values.items():
@@ -112,7 +115,7 @@ def report_save(
     if facilities is not None:
         report.facilities.set(facilities)
     if schedule is not UNSET:
-        schedule_set(report=report, schedule=schedule)
+        schedule_set(report=report, schedule=cast("dict[str, str] | None", schedule))  # not UNSET here
     elif report.enabled and not was_enabled and (current := report.schedule_or_none):
         current.active_since = timezone.now()
         current.save(update_fields=["active_since"])
@@ -127,7 +130,7 @@ def report_save(
     return report
 
 
-def schedule_set(*, report: Report, schedule: dict | None) -> None:
+def schedule_set(*, report: Report, schedule: dict[str, str] | None) -> None:
     existing = ReportSchedule.objects.filter(report=report).first()
     if schedule is None:
         if existing:

@@ -13,6 +13,7 @@ import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 from celery import current_app
 from django.conf import settings
@@ -81,6 +82,7 @@ def report_message(*, run: ReportRun, recipient: str) -> EmailMultiAlternatives:
     too_big = (run.bytes or 0) > settings.REPORT_MAX_ATTACHMENT_MB * 1024 * 1024
     expires = timezone.now() + timedelta(hours=settings.REPORT_LINK_MAX_AGE_HOURS)
     as_of = run.data_as_of or run.started_at
+    assert run.file.name is not None  # a built run has its file
     context = {
         "report": report,
         "period": period,
@@ -139,7 +141,8 @@ def _describe(exc: Exception) -> str:
 
 
 def backoff_seconds(attempts: int) -> float:
-    return settings.REPORT_DELIVERY_BACKOFF_SECONDS * (2 ** max(0, attempts - 1))
+    # (An env setting and int ** int are both typed Any.)
+    return cast(float, settings.REPORT_DELIVERY_BACKOFF_SECONDS * (2 ** max(0, attempts - 1)))
 
 
 def report_delivery_attempt(*, delivery_id: int, schedule_retry: bool = True) -> Attempt:

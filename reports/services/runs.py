@@ -16,7 +16,7 @@ it (waiting for delivery retries) is taken up after REPORT_RUN_STALE_MINUTES.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 from celery import current_app
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db.models import QuerySet
 from django.db.models.functions import Now
 from django.utils import timezone
 from django.utils.text import slugify
@@ -85,7 +86,7 @@ def report_schedules_tick(*, now: datetime | None = None, report_id: int | None 
         except IntegrityError:
             continue  # this slot has its run already
         logger.info("report %s: run %s for slot %s", schedule.report_id, run.pk, slot.isoformat())
-        transaction.on_commit(lambda run_id=run.pk: _enqueue_execute(run_id))
+        transaction.on_commit(partial(_enqueue_execute, run.pk))
         created.append(run)
     return created
 
@@ -139,7 +140,7 @@ def report_files_purge(*, now: datetime | None = None, limit: int = 500) -> int:
     return len(old)
 
 
-def _run_today(run: ReportRun, zone_name: str):
+def _run_today(run: ReportRun, zone_name: str) -> date:
     """The local day a run is for: its slot's day in the schedule's zone, else today."""
     zone = ZoneInfo(zone_name)
     instant = run.scheduled_for or run.created_at or timezone.now()
@@ -173,7 +174,7 @@ def _claim(run_id: int) -> ReportRun | None:
     return ReportRun.objects.get(pk=run_id)
 
 
-def _mine(run: ReportRun):
+def _mine(run: ReportRun) -> QuerySet[ReportRun]:
     """The run, while it is still this worker's claim."""
     return ReportRun.objects.filter(pk=run.pk, status=RunStatus.RUNNING, claimed_by=run.claimed_by,
                                     started_at=run.started_at)  # fmt: skip

@@ -25,9 +25,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from celery import current_app
 from django.conf import settings
@@ -38,6 +39,14 @@ from psycopg import sql
 from accounts.principals import Actor
 from accounts.services import audit_record
 from events.services.processing.handlers import APPLY_ORDER, statements_for
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from uuid import UUID
+
+    from django.db.backends.utils import CursorWrapper
+
+    Horizon = tuple[datetime, UUID]  # the last (occurred_at, event id) of a batch
 
 # Records that events of any facility may name (a candidate applies anywhere): they apply first.
 ROOT_TYPES = ["job.opened", "candidate.created"]
@@ -69,7 +78,7 @@ class ProcessingReport:
     seconds: float = 0.0
     analyzed: list[str] = field(default_factory=list)  # tables whose statistics were out of date
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "analyzed": list(self.analyzed)}
 
 
@@ -93,6 +102,7 @@ def events_process_pending(*, batch_size: int | None = None, time_budget: float 
             horizon, due = _horizon(batch_size)
             if not due:
                 break
+            assert horizon is not None  # there are due events
             parts = [_apply_part(horizon=horizon, types=ROOT_TYPES)]
             lanes = max(1, settings.EVENT_PROCESSING_LANES)
             parts += _side_by_side([partial(_apply_part, horizon=horizon, types=LANE_TYPES, lane=(number, lanes))
@@ -123,7 +133,7 @@ def _unlock(key: int) -> None:
         cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
-def _horizon(batch_size: int) -> tuple[tuple | None, int]:
+def _horizon(batch_size: int) -> tuple[Horizon | None, int]:
     """The last (occurred_at, event id) of the ``batch_size`` oldest due pending events, and how
     many there are: the batch every part of this round stays within."""
     with connection.cursor() as cursor:
@@ -143,7 +153,7 @@ def _horizon(batch_size: int) -> tuple[tuple | None, int]:
     return ((last_at, last_id) if due else None), due
 
 
-def _apply_part(*, horizon: tuple, types: list[str], lane: tuple[int, int] = (0, 1)) -> tuple[int, int, int]:
+def _apply_part(*, horizon: Horizon, types: list[str], lane: tuple[int, int] = (0, 1)) -> tuple[int, int, int]:
     """Take this part's events of the batch (``types``, and the facilities of ``lane``: number,
     of how many) out of the queue, apply them, put back those that did not apply, in one
     transaction. Returns (events taken, waiting, failed)."""
@@ -171,7 +181,7 @@ def _side_by_side(parts: list[Callable[[], tuple[int, int, int]]]) -> list[tuple
     transaction (tests) they must share its session, so they run one after another."""
     if len(parts) == 1 or connection.in_atomic_block:
         return [part() for part in parts]
-    results: list = [None] * len(parts)
+    results: list[Any] = [None] * len(parts)  # each part's result, or what it raised
 
     def run(index: int) -> None:
         try:
@@ -218,7 +228,7 @@ def statistics_refresh() -> list[str]:
     return stale
 
 
-def _stage(cursor, *, horizon: tuple, types: list[str], lane: tuple[int, int]) -> list[str]:
+def _stage(cursor: CursorWrapper, *, horizon: Horizon, types: list[str], lane: tuple[int, int]) -> list[str]:
     """Take this part's due pending events up to ``horizon`` out of the queue into
     ``processing_batch`` and return the types it holds, in the order they apply. Taking them out
     is part of the part's transaction: if it does not commit, they are back in the queue."""
@@ -269,13 +279,13 @@ def _stage(cursor, *, horizon: tuple, types: list[str], lane: tuple[int, int]) -
     return [event_type for event_type in APPLY_ORDER if event_type in present]
 
 
-def _apply(cursor, types: list[str], source: str) -> None:
+def _apply(cursor: CursorWrapper, types: list[str], source: str) -> None:
     for event_type in types:
         for statement in statements_for(event_type, source):
             cursor.execute(statement)
 
 
-def _apply_isolating_errors(cursor, types: list[str]) -> None:
+def _apply_isolating_errors(cursor: CursorWrapper, types: list[str]) -> None:
     """Apply the staged batch; if it breaks (a bug, bad data the checks missed), apply it in
     halves, and a half that breaks in halves again, so a poisonous event ends up failing alone
     with its error while the rest applies: about twice the batch's work, however large it is."""
@@ -291,14 +301,14 @@ def _apply_isolating_errors(cursor, types: list[str]) -> None:
     _apply_halves(cursor, events)
 
 
-def _apply_halves(cursor, events: list[tuple]) -> None:
+def _apply_halves(cursor: CursorWrapper, events: list[tuple[UUID, str]]) -> None:
     middle = len(events) // 2
     for half in (events[:middle], events[middle:]):
         if half:
             _apply_some(cursor, half)
 
 
-def _apply_some(cursor, events: list[tuple]) -> None:
+def _apply_some(cursor: CursorWrapper, events: list[tuple[UUID, str]]) -> None:
     """Apply these (event id, type) of the staged batch, in a savepoint; halve them if they break."""
     try:
         with transaction.atomic():
@@ -323,7 +333,7 @@ def _apply_some(cursor, events: list[tuple]) -> None:
         )
 
 
-def _settle(cursor) -> tuple[int, int, int]:
+def _settle(cursor: CursorWrapper) -> tuple[int, int, int]:
     """Applied events stay out of the queue; the others go back in, with one more attempt,
     waiting (with a doubling delay) or failed. Returns (events in the batch, waiting, failed)."""
     cursor.execute(
@@ -386,14 +396,16 @@ def processing_started() -> None:
         logger.warning("could not clear the processing request; it expires by itself", exc_info=True)
 
 
-def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True, by: Actor | None = None) -> int:
+def events_reprocess(
+    *, event_ids: Sequence[UUID | str] | None = None, failed_only: bool = True, by: Actor | None = None
+) -> int:
     """Queue events again with their attempts reset (failed ones, or any recruiting event with
     failed_only=False). Returns how many; audited when ``by`` names who asked."""
-    params: list = []
+    params: list[Any] = []
     with transaction.atomic(), connection.cursor() as cursor:
         if failed_only:
             # Failed events are still in the queue: put them back in line.
-            where = sql.SQL("state = 'failed'")
+            where: sql.Composable = sql.SQL("state = 'failed'")
             if event_ids is not None:
                 where = sql.SQL("{} AND event_id = ANY(%s)").format(where)
                 params.append(list(event_ids))
@@ -419,7 +431,7 @@ def events_reprocess(*, event_ids: list | None = None, failed_only: bool = True,
                 """).format(where),
                 params,
             )
-        count = cursor.rowcount
+        count: int = cursor.rowcount
         if count:
             transaction.on_commit(processing_request)
             if by is not None:
