@@ -294,7 +294,12 @@ def test_a_backlog_the_planner_has_not_seen_is_analyzed_before_it_is_processed(s
     from events.services import processing
     from tests.conftest import wait_for
 
+    from events.services import ingestion
+
     monkeypatch.setattr(processing, "STALE_MIN_ROWS", 20)
+    # This call must be the one that processes the backlog: no task for the session's worker, which
+    # would otherwise race it for the batch (and the statistics) once the ingestion commits.
+    monkeypatch.setattr(ingestion, "processing_request", lambda: None)
     events_ingest(by=Actor(principal=make_user("backfill", Role.ADMIN)), items=[s.job(f"J-{n}") for n in range(40)])
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_force_next_flush()")
