@@ -1,3 +1,4 @@
+from typing import Any
 from zoneinfo import available_timezones
 
 from django.contrib.auth.models import AbstractUser
@@ -47,7 +48,17 @@ class Facility(models.Model):
     )
     name = models.CharField(max_length=200)
     region = models.CharField(max_length=100, blank=True)
-    time_zone = models.CharField(max_length=64, default="UTC", choices=_time_zone_choices)
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        choices=_time_zone_choices,
+        help_text="Its days, weeks, months and hours are counted in this zone. Changing it re-dates the "
+        "facility's history within a minute (or at the next refresh at the latest); the KPIs show it "
+        "once the views are refreshed.",
+    )
+    #: The zone the local dates of its records and events are in now: differs from ``time_zone``
+    #: until they are re-dated (events.services.redating).
+    dated_time_zone = models.CharField(max_length=64, blank=True, editable=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -61,6 +72,11 @@ class Facility(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} — {self.name}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self._state.adding and not self.dated_time_zone:
+            self.dated_time_zone = self.time_zone  # nothing to re-date yet
+        super().save(*args, **kwargs)
 
 
 class FacilityGrant(UserObjectPermissionBase):

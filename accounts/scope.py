@@ -15,7 +15,7 @@ import copy
 import logging
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.core.cache import cache
@@ -38,11 +38,12 @@ MAX_ENTRIES = 10_000  # per process; the whole map is dropped past it (and on ev
 
 @dataclass(frozen=True)
 class CallerScope:
-    """What KPI questions need of a caller's scope: the facilities it may see (id -> code) and
-    those whose personal data it may see."""
+    """What KPI questions need of a caller's scope: the facilities it may see (id -> code), those
+    whose personal data it may see, and each visible facility's time zone (id -> IANA name)."""
 
     visible: dict[int, str]
     personal: frozenset[int]
+    zones: dict[int, str] = field(default_factory=dict)
 
     @cached_property
     def all_ids(self) -> tuple[int, ...]:
@@ -192,9 +193,10 @@ def scope_settle(request, reply: object = MISSING) -> bool:
 
 
 def _resolve(principal) -> CallerScope:
-    visible = dict(facilities_for(principal, FacilityPermission.VIEW_DATA).values_list("id", "code"))
+    rows = facilities_for(principal, FacilityPermission.VIEW_DATA).values_list("id", "code", "time_zone")
     personal = frozenset(facilities_for(principal, FacilityPermission.VIEW_PERSONAL_DATA).values_list("id", flat=True))
-    return CallerScope(visible=visible, personal=personal)
+    return CallerScope(visible={facility_id: code for facility_id, code, _ in rows}, personal=personal,
+                       zones={facility_id: zone for facility_id, _, zone in rows})  # fmt: skip
 
 
 def _changed(**kwargs) -> None:

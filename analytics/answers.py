@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from accounts.models import Facility
 from analytics.cache import kpi_cached, kpi_cached_json, kpi_json
@@ -74,13 +75,15 @@ def _builder(
             threshold=settings.PRIVACY_MIN_CELL_SIZE,
             max_noise=settings.PRIVACY_MAX_NOISE,
         )
-        as_of = None if params.fresh else views_data_as_of(views)
+        # Read from the stored views: as of their oldest refresh. From the records (hourly series):
+        # as of now, the moment it is computed.
+        as_of = None if params.fresh else (views_data_as_of(views) if views else timezone.now())
         return {
             "kpi": kpi,
             "period": {
                 "start_date": params.start.isoformat(),
                 "end_date": params.end.isoformat(),
-                "time_zone": settings.REPORTING_TIME_ZONE,
+                "time_zone": params.period_time_zone,
             },
             "facilities": list(params.facility_codes),
             "data_as_of": "now" if params.fresh else (as_of.isoformat().replace("+00:00", "Z") if as_of else None),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,8 @@ from api.boundary import date_problem
 
 MAX_SPAN_DAYS = 731
 MAX_FRESH_DAYS = 31
-GRANULARITIES = ("day", "week", "month")
+MAX_HOURLY_DAYS = 31
+GRANULARITIES = ("hour", "day", "week", "month")
 COMMON = {"start_date", "end_date", "facility", "group_by", "fresh", "format"}
 
 
@@ -32,6 +33,21 @@ class KpiParams:
     fresh: bool = False
     suppress: bool = False
     extra: dict = field(default_factory=dict)
+    #: The time zones of the facilities asked about (IANA names, sorted, each once).
+    time_zones: tuple[str, ...] = ()
+
+    @property
+    def zone(self) -> str | None:
+        """The one time zone of every facility asked about; None when they differ (or none)."""
+        return self.time_zones[0] if len(self.time_zones) == 1 else None
+
+    @property
+    def period_time_zone(self) -> str:
+        """``period.time_zone`` of an answer: the facility's zone for one facility, ``"facility"``
+        (each facility's own local days) for several, the reporting zone for none."""
+        if len(self.facility_ids) == 1 and self.zone:
+            return self.zone
+        return "facility" if self.facility_ids else settings.REPORTING_TIME_ZONE
 
     def cache_parts(self, kpi: str) -> dict:
         return {
@@ -41,6 +57,7 @@ class KpiParams:
             "facilities": list(self.facility_ids),
             "group_by": self.group_by_facility,
             "granularity": self.granularity,
+            "zones": list(self.time_zones),
             "suppress": self.suppress,
             "threshold": settings.PRIVACY_MIN_CELL_SIZE,
             "noise": settings.PRIVACY_MAX_NOISE,
@@ -48,8 +65,9 @@ class KpiParams:
         }
 
 
-def reporting_today() -> date:
-    return datetime.now(ZoneInfo(settings.REPORTING_TIME_ZONE)).date()
+def reporting_today(zone: str | None = None) -> date:
+    """Today in ``zone`` (a facility's), or in REPORTING_TIME_ZONE."""
+    return datetime.now(ZoneInfo(zone or settings.REPORTING_TIME_ZONE)).date()
 
 
 def _date(request: Request, name: str, default: date, errors: dict) -> date:
@@ -90,6 +108,8 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     granularity = request.query_params.get("granularity", "day")
     if granularity not in GRANULARITIES:
         errors["granularity"] = [f"Must be one of: {', '.join(GRANULARITIES)}."]
+    elif granularity == "hour" and not errors and (end - start).days + 1 > MAX_HOURLY_DAYS:
+        errors["granularity"] = [f"Hourly series cover periods of at most {MAX_HOURLY_DAYS} days."]
     fresh_raw = request.query_params.get("fresh", "false").lower()
     if fresh_raw not in ("true", "false", "1", "0"):
         errors["fresh"] = ["Use true or false."]
@@ -111,7 +131,7 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     if fresh and principal_role(user) not in CAPABILITY_HOLDERS[Capability.READ_FRESH]:
         raise exceptions.PermissionDenied("Fresh numbers are for Admins and Recruiters.")
     requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]
-    return kpi_params_for(
+    params = kpi_params_for(
         user=user,
         start=start,
         end=end,
@@ -121,6 +141,13 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
         fresh=fresh,
         extra=clean_extra,
     )
+    if params.zone and params.zone != settings.REPORTING_TIME_ZONE and not request.query_params.get("end_date"):
+        # The default period ends today at the facilities asked about, when they share a clock.
+        local_end = reporting_today(params.zone)
+        local_start = start if request.query_params.get("start_date") else local_end - timedelta(days=29)
+        if local_start <= local_end and (local_end - local_start).days + 1 <= MAX_SPAN_DAYS:
+            params = replace(params, start=local_start, end=local_end)
+    return params
 
 
 def kpi_params_for(
@@ -160,4 +187,5 @@ def kpi_params_for(
         fresh=fresh,
         suppress=suppress,
         extra=extra or {},
+        time_zones=tuple(sorted({scope.zones.get(facility_id, settings.REPORTING_TIME_ZONE) for facility_id in ids})),
     )

@@ -130,7 +130,9 @@ class Dashboard:
 
 def console_dashboard(*, user: User | AnonymousUser, today: date | None = None) -> Dashboard:
     """The last 30 days against the 30 before, for the facilities ``user`` may see."""
-    end = today or reporting_today()
+    if today is None:  # today at the user's facilities when they share a clock (as the API's default period)
+        today = reporting_today(kpi_params_for(user=user, start=date.min, end=date.min).zone)
+    end = today
     start = end - timedelta(days=DASHBOARD_DAYS - 1)
     previous_end = start - timedelta(days=1)
     previous_start = previous_end - timedelta(days=DASHBOARD_DAYS - 1)

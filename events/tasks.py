@@ -9,6 +9,7 @@ from events.services.processing import (
     processing_request,
     processing_started,
 )
+from events.services.redating import facilities_redate
 
 
 @shared_task(name="events.process_pending")
@@ -28,3 +29,9 @@ def process_pending() -> dict:
 def maintain_partitions() -> dict:
     partitions_create_ahead(months_ahead=2)
     return retention_apply()
+
+
+@shared_task(name="events.redate_facilities")
+def redate_facilities() -> dict:
+    """Re-date the history of facilities whose time zone changed (events.services.redating)."""
+    return facilities_redate()

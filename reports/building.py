@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from accounts.models import Facility
 from accounts.selectors import FacilityPermission, facilities_without_rows, facility_ids_for
 from analytics.catalog import KPIS, kpi_answer_for
-from analytics.params import GRANULARITIES, kpi_params_for
+from analytics.params import GRANULARITIES, MAX_HOURLY_DAYS, kpi_params_for
 from events.masking import mask_email, mask_name
 from reports.exporters import ChartSpec, Column, Kind, export_csv, export_xlsx
 from reports.models import APPLICATIONS, Report, ReportFormat, ReportKind
@@ -179,6 +179,11 @@ def _kpi(*, report: Report, codes: list[str], start: date, end: date, path: Path
         granularity, extra = kpi_options_clean(report.kpi, report.options)
     except ValueError as exc:
         raise ReportDataError(str(exc)) from exc
+    if granularity == "hour" and (end - start).days + 1 > MAX_HOURLY_DAYS:
+        raise ReportDataError(
+            f"Hourly series cover periods of at most {MAX_HOURLY_DAYS} days; this run's period has "
+            f"{(end - start).days + 1}. Choose a shorter period or another granularity."
+        )
     params = kpi_params_for(
         user=report.owner,
         start=start,
@@ -374,11 +379,13 @@ def _application_rows(
 
 
 def _applications(*, report: Report, codes: list[str], start: date, end: date, path: Path) -> Built:
-    facility_ids = list(Facility.objects.filter(code__in=codes).values_list("id", flat=True))
+    facilities = list(Facility.objects.filter(code__in=codes).values_list("id", "time_zone"))
+    facility_ids = [facility_id for facility_id, _ in facilities]
     personal = set(facility_ids_for(report.owner, FacilityPermission.VIEW_PERSONAL_DATA))
     tally: Counter = Counter()
     rows = _application_rows(facility_ids=facility_ids, personal=personal, start=start, end=end, tally=tally)
-    period = {"start_date": start.isoformat(), "end_date": end.isoformat()}
+    zone = facilities[0][1] if len(facilities) == 1 else "facility" if facilities else settings.REPORTING_TIME_ZONE
+    period = {"start_date": start.isoformat(), "end_date": end.isoformat(), "time_zone": zone}
     masked_any = any(facility_id not in personal for facility_id in facility_ids)
     definitions = _definitions(report, period, codes, None, 0, masked=masked_any)
     count = _write(report, path, APPLICATION_COLUMNS, rows, definitions, None)
@@ -406,6 +413,15 @@ PERTURBED_NOTE = (
 )
 
 
+def _clock_note(zone: str) -> str:
+    if zone == "facility":
+        return (
+            "Dates are each facility's own local days (its time zone); a total over several facilities adds "
+            f"each one's days. Events of no facility are dated in {settings.REPORTING_TIME_ZONE}."
+        )
+    return f"Dates are local days in {zone}."
+
+
 def _definitions(
     report: Report,
     period: dict,
@@ -420,7 +436,7 @@ def _definitions(
         ("Report", report.name),
         ("Contents", ReportKind(report.kpi).label),
         ("Period", f"{period['start_date']} to {period['end_date']} (inclusive)"),
-        ("Time zone", f"Dates are days in {settings.REPORTING_TIME_ZONE}."),
+        ("Time zone", _clock_note(period.get("time_zone") or settings.REPORTING_TIME_ZONE)),
         ("Facilities", ", ".join(codes)),
         (
             "Data as of",

@@ -84,7 +84,7 @@ class KpiView(ScopedAPIView):
     def schema_for(cls, *extra: OpenApiParameter):
         example = {
             "kpi": cls.kpi,
-            "period": {"start_date": "2026-01-01", "end_date": "2026-01-31", "time_zone": "UTC"},
+            "period": {"start_date": "2026-01-01", "end_date": "2026-01-31", "time_zone": "facility"},
             "facilities": ["MERCY-01", "STJ-02"],
             "data_as_of": "2026-02-01T10:00:00Z",
             "metrics": cls.example or {},
@@ -213,7 +213,14 @@ class MetricsView(KpiView):
 
 TRENDS_PARAMETERS = [
     OpenApiParameter("metric", str, enum=list(series.TREND_METRICS), description="default: applications"),
-    OpenApiParameter("granularity", str, enum=["day", "week", "month"], description="default: day"),
+    OpenApiParameter(
+        "granularity",
+        str,
+        enum=["hour", "day", "week", "month"],
+        description="default: day. Days, ISO weeks and months are each facility's local ones. `hour`: at most 31 "
+        "days; every local hour named by its start and UTC offset (`2026-07-10T00:00-07:00`), the autumn's "
+        "repeated hour twice; UTC hours when the facilities' zones differ (`metrics.time_zone` says which)",
+    ),
 ]
 METRICS_PARAMETERS = [
     OpenApiParameter("metric_types", str, description=f"comma-separated: {', '.join(series.METRIC_TYPES)}")

@@ -14,8 +14,15 @@ from analytics.services.refresh import refresh_request
 from api.base import AdminScope, ScopedAPIView, ScopedGenericViewSet
 
 COMMON_PARAMETERS = [
-    OpenApiParameter("start_date", str, description="first day (YYYY-MM-DD); default: 29 days before end_date"),
-    OpenApiParameter("end_date", str, description="last day (YYYY-MM-DD); default: today"),
+    OpenApiParameter(
+        "start_date", str, description="first local day (YYYY-MM-DD) at each facility; default: 29 days before end_date"
+    ),
+    OpenApiParameter(
+        "end_date",
+        str,
+        description="last local day (YYYY-MM-DD); default: today (at the facilities, when they "
+        "share a time zone; else in REPORTING_TIME_ZONE)",
+    ),
     OpenApiParameter("facility", str, many=True, description="facility codes, repeated or comma-separated"),
     OpenApiParameter("group_by", str, enum=["facility"], description="adds `rows`: the metrics per facility"),
     OpenApiParameter("fresh", bool, description="compute from the base tables now (Admins, Recruiters; ≤ 31 days)"),

@@ -9,6 +9,7 @@ from typing import Any, LiteralString
 from psycopg import sql
 
 from analytics.privacy import Breakdown, Count, Money
+from analytics.selectors import hourly
 from analytics.selectors.areas import (
     ENGAGEMENT_VIEWS,
     OUTREACH_VIEWS,
@@ -73,14 +74,6 @@ def trend_views(metric: str) -> list[str]:
     return [TREND_METRICS[metric][0]]
 
 
-def kpi_series(
-    *, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh: bool = False
-) -> dict[Any, Any]:
-    """{facility_id or None: {bucket day: value}} for one metric, buckets within the period."""
-    overall = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=False)
-    return {**_series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=True), **overall}
-
-
 def _series(
     metric: str, facility_ids: list[int], start: date, end: date, granularity: str, *, fresh: bool, by_facility: bool
 ) -> dict[Any, Any]:
@@ -133,8 +126,19 @@ def series_cells(values: dict[Any, Any], *, metric: str, start: date, end: date,
 
 
 def kpi_trends(
-    *, metric: str, facility_ids: list[int], start: date, end: date, granularity: str, fresh: bool = False
+    *,
+    metric: str,
+    facility_ids: list[int],
+    start: date,
+    end: date,
+    granularity: str,
+    fresh: bool = False,
+    time_zones: tuple[str, ...] = (),
 ) -> ByFacility:
+    """One metric's series: each facility's local days, ISO weeks or months from the views, or
+    hours from the records (analytics.selectors.hourly)."""
+    if granularity == "hour":
+        return _hourly_trends(metric=metric, facility_ids=facility_ids, start=start, end=end, time_zones=time_zones)
     args: dict[str, Any] = {"metric": metric, "start": start, "end": end, "granularity": granularity}
 
     def answer(values: dict[Any, Any]) -> dict[Any, Any]:
@@ -145,6 +149,28 @@ def kpi_trends(
         return {key: answer(found.get(key, {})) for key in facility_ids}
 
     overall = _series(metric, facility_ids, start, end, granularity, fresh=fresh, by_facility=False)
+    return ByFacility(answer(overall.get(OVERALL, {})), rows)
+
+
+def _hourly_trends(
+    *, metric: str, facility_ids: list[int], start: date, end: date, time_zones: tuple[str, ...]
+) -> ByFacility:
+    zone, every_hour = hourly.hours(start, end, time_zones)
+    money = TREND_METRICS[metric][4]
+
+    def answer(values: dict[Any, Any]) -> dict[Any, Any]:
+        cells = {}
+        for hour in every_hour:
+            name = hourly.hour_name(hour)
+            cells[name] = {"bucket": name, "value": _cell_value(values.get(hour), money=money)}
+        series = Breakdown(cells, as_list=True)
+        return {"metric": metric, "granularity": "hour", "time_zone": zone, "series": series}
+
+    def rows() -> dict[Any, Any]:
+        found = hourly.hourly(metric, facility_ids, start, end, zone, by_facility=True)
+        return {key: answer(found.get(key, {})) for key in facility_ids}
+
+    overall = hourly.hourly(metric, facility_ids, start, end, zone, by_facility=False)
     return ByFacility(answer(overall.get(OVERALL, {})), rows)
 
 

@@ -48,6 +48,7 @@ from analytics.cache import kpi_cache_bump, kpi_cache_rollover
 from analytics.catalog import kpi_answer_json_for
 from analytics.models import ACTIVE_STATUSES, RefreshRun
 from analytics.registry import BY_KEY, View, views_named
+from events.services.redating import facilities_redate
 
 logger = logging.getLogger(__name__)
 
@@ -212,6 +213,7 @@ def refresh_runs_execute(*, run_ids: list[int]) -> list[RefreshRun]:
     runs = _claim(run_ids)
     if not runs:
         return []
+    facilities_redate()  # a facility whose time zone changed is re-bucketed by this refresh at the latest
     try:
         with _heartbeat(runs):
             if settings.ANALYTICS_REFRESH_LANES > 1 and len(runs) > 1 and not connection.in_atomic_block:

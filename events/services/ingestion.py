@@ -94,8 +94,11 @@ def events_ingest(*, by: Actor, items: list[Any]) -> list[ItemResult]:
     All chunks are one transaction, committed before the answer.
     """
     now = timezone.now()
-    report_tz = ZoneInfo(settings.REPORTING_TIME_ZONE)
-    allowed = dict(facilities_for(by.principal, FacilityPermission.WRITE_EVENTS).values_list("code", "id"))
+    writable = facilities_for(by.principal, FacilityPermission.WRITE_EVENTS).values_list("code", "id", "time_zone")
+    allowed = {code: facility_id for code, facility_id, _ in writable}
+    # Each event's local day is its facility's; an event of no facility takes the reporting zone.
+    clocks: dict[str | None, ZoneInfo] = {code: ZoneInfo(zone) for code, _, zone in writable}
+    clocks[None] = ZoneInfo(settings.REPORTING_TIME_ZONE)
     # Partitions are made before the transaction (DDL there would lock the log while it inserts).
     partitions_ensure(months=_months_named(items, now=now))
 
@@ -103,7 +106,7 @@ def events_ingest(*, by: Actor, items: list[Any]) -> list[ItemResult]:
     accepted: dict[str, tuple[int, ValidEvent]] = {}
     repeats: list[tuple[int, ValidEvent]] = []  # same id twice in one request
     with transaction.atomic():
-        with _Pipeline(allowed=allowed, sender=by.label, report_tz=report_tz) as pipeline:
+        with _Pipeline(allowed=allowed, sender=by.label, clocks=clocks) as pipeline:
             for start in range(0, len(items), CHUNK_SIZE):
                 chunk: list[ValidEvent] = []
                 for index in range(start, min(start + CHUNK_SIZE, len(items))):
@@ -176,8 +179,8 @@ class _Pipeline:
     Bound by the server: Django's cursors inline parameters as SQL literals, which for a chunk's
     rows (the data as escaped JSON text) cost more Python time than the rest of the request."""
 
-    def __init__(self, *, allowed: dict[str, int], sender: str, report_tz: ZoneInfo) -> None:
-        self.allowed, self.sender, self.report_tz = allowed, sender[:200], report_tz
+    def __init__(self, *, allowed: dict[str, int], sender: str, clocks: dict[str | None, ZoneInfo]) -> None:
+        self.allowed, self.sender, self.clocks = allowed, sender[:200], clocks
         self.cursors: list[psycopg.Cursor] = []
 
     def __enter__(self) -> _Pipeline:
@@ -193,7 +196,7 @@ class _Pipeline:
     def send(self, events: list[ValidEvent]) -> None:
         if events:
             cursor = psycopg.Cursor(self.raw)
-            rows = _rows(events, allowed=self.allowed, report_tz=self.report_tz)
+            rows = _rows(events, allowed=self.allowed, clocks=self.clocks)
             cursor.execute(INSERT_SQL, {"rows": rows, "sender": self.sender})
             self.cursors.append(cursor)
 
@@ -210,7 +213,7 @@ def _category_of(event_type: object) -> str:
     return EventCategory.RECRUITING if recruiting else EventCategory.ACTIVITY
 
 
-def _rows(events: list[ValidEvent], *, allowed: dict[str, int], report_tz: ZoneInfo) -> str:
+def _rows(events: list[ValidEvent], *, allowed: dict[str, int], clocks: dict[str | None, ZoneInfo]) -> str:
     """The events as one JSON array of ``[id, category, type, occurred_at, local date, facility
     id, actor, data, content hash]`` rows, written directly: the id, times and hash need no
     escaping, the type and actor are quoted as JSON quotes them, and the data is already
@@ -219,7 +222,7 @@ def _rows(events: list[ValidEvent], *, allowed: dict[str, int], report_tz: ZoneI
     for e in events:
         facility = allowed[e.facility_code] if e.facility_code else "null"
         actor = "null" if e.actor is None else quoted(e.actor)
-        local_date = e.occurred_at.astimezone(report_tz).date().isoformat()
+        local_date = e.occurred_at.astimezone(clocks[e.facility_code or None]).date().isoformat()
         rows.append(f'["{e.id}","{_category_of(e.type)}",{quoted(e.type)},"{e.occurred_at.isoformat()}","{local_date}",'
                     f'{facility},{actor},{e.data_json},"{e.content_hash.hex()}"]')  # fmt: skip
     return f"[{','.join(rows)}]"

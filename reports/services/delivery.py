@@ -24,6 +24,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts.models import Facility
 from accounts.principals import Actor
 from accounts.services import audit_record
 from reports.building import RowsRefused, run_rows_refused
@@ -74,6 +75,14 @@ def _size(count: int | None) -> str:
     return f"{max(1, round(count / 1024))} KB"
 
 
+def _whose_days(codes: list[str]) -> str:
+    """Which clock a run's dates are in: its one facility's zone, or each facility's own."""
+    zones = set(Facility.objects.filter(code__in=codes).values_list("time_zone", flat=True))
+    if len(codes) == 1 and len(zones) == 1:
+        return f"local days in {zones.pop()}"
+    return "each facility's local days"
+
+
 def report_message(*, run: ReportRun, recipient: str) -> EmailMultiAlternatives:
     report = run.report
     period = f"{run.period_start:%d %b %Y}" if run.period_start == run.period_end else (
@@ -85,7 +94,7 @@ def report_message(*, run: ReportRun, recipient: str) -> EmailMultiAlternatives:
     assert run.file.name is not None  # a built run has its file
     context = {
         "report": report,
-        "period": period,
+        "period": f"{period} ({_whose_days(list(run.facilities))})",
         "facilities": ", ".join(run.facilities),
         "data_as_of": f"{as_of:%Y-%m-%d %H:%M} UTC" if as_of else "unknown",
         "rows": run.rows or 0,

@@ -28,22 +28,27 @@ SCALE = {
     "events": 10_000_000,
 }
 
+# The facilities' time zones, in turn: whole-hour and half-hour offsets, both hemispheres' clock changes.
+ZONES = ["America/Los_Angeles", "Pacific/Honolulu", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+
 DATASET_SQL = """
-INSERT INTO accounts_facility (code, name, region, time_zone, active, created_at)
-SELECT format('BENCH-%%s', lpad(i::text, 2, '0')), format('Bench Hospital %%s', i), 'Bench', 'UTC', true, now()
+INSERT INTO accounts_facility (code, name, region, time_zone, dated_time_zone, active, created_at)
+SELECT format('BENCH-%%s', lpad(i::text, 2, '0')), format('Bench Hospital %%s', i), 'Bench', z.zone, z.zone, true, now()
 FROM generate_series(1, %(facilities)s) i
+CROSS JOIN LATERAL (SELECT (%(zones)s::text[])[1 + i %% cardinality(%(zones)s::text[])] AS zone) z
 ON CONFLICT (code) DO NOTHING;
 
+-- Every date is the local one at its facility, as processing stores it.
 CREATE TEMP TABLE bench_facility AS
-SELECT row_number() OVER (ORDER BY id) - 1 AS n, id FROM accounts_facility WHERE code LIKE 'BENCH-%%';
+SELECT row_number() OVER (ORDER BY id) - 1 AS n, id, time_zone AS tz FROM accounts_facility WHERE code LIKE 'BENCH-%%';
 
 INSERT INTO events_job (external_id, facility_id, title, specialty, skills, positions, bill_rate, status,
                         opened_at, opened_date, filled_at, filled_date, created_at, updated_at)
 SELECT format('BJ-%%s', i), f.id, 'Registered Nurse', (ARRAY['ICU','Emergency','Med-Surg','Pediatrics'])[1 + i %% 4],
        ARRAY[(ARRAY['icu','bls','acls','pals','telemetry'])[1 + i %% 5], 'bls'], 1 + i %% 3, 70 + i %% 40,
-       CASE WHEN i %% 10 < 7 THEN 'filled' ELSE 'open' END, o.t, o.t::date,
+       CASE WHEN i %% 10 < 7 THEN 'filled' ELSE 'open' END, o.t, (o.t AT TIME ZONE f.tz)::date,
        CASE WHEN i %% 10 < 7 THEN o.t + (i %% 90) * interval '1 day' END,
-       CASE WHEN i %% 10 < 7 THEN (o.t + (i %% 90) * interval '1 day')::date END, now(), now()
+       CASE WHEN i %% 10 < 7 THEN ((o.t + (i %% 90) * interval '1 day') AT TIME ZONE f.tz)::date END, now(), now()
 FROM generate_series(1, %(jobs)s) i
 JOIN bench_facility f ON f.n = i %% %(facilities)s
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (i * 7919 %% 540) * interval '1 day' AS t) o;
@@ -51,7 +56,8 @@ CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (i * 7919 %% 540) * interval
 INSERT INTO events_candidate (external_id, facility_id, first_name, last_name, email, phone, skills, source,
                               registered_at, registered_date, created_at, updated_at)
 SELECT format('BC-%%s', i), f.id, 'Alex', 'Doe', format('c%%s@example.com', i), '555-0100',
-       ARRAY[(ARRAY['icu','bls','acls','pals','telemetry'])[1 + i %% 5]], 'referral', r.t, r.t::date, now(), now()
+       ARRAY[(ARRAY['icu','bls','acls','pals','telemetry'])[1 + i %% 5]], 'referral', r.t, (r.t AT TIME ZONE f.tz)::date,
+       now(), now()
 FROM generate_series(1, %(candidates)s) i
 JOIN bench_facility f ON f.n = i %% %(facilities)s
 CROSS JOIN LATERAL (SELECT %(start)s::timestamptz + (i::bigint * 104729 %% 540) * interval '1 day' AS t) r;
@@ -60,13 +66,15 @@ INSERT INTO events_application (external_id, facility_id, job_id, candidate_id, 
                                 applied_at, applied_date, offered_at, offered_date, hired_at, hired_date,
                                 status_changed_at, created_at, updated_at)
 SELECT format('BA-%%s', i), j.facility_id, j.id, c.id, (ARRAY['referral','job_board','linkedin','agency'])[1 + i %% 4],
-       s.status, s.stage, a.t, a.t::date,
-       CASE WHEN s.stage >= 3 THEN a.t + interval '20 days' END, CASE WHEN s.stage >= 3 THEN (a.t + interval '20 days')::date END,
+       s.status, s.stage, a.t, (a.t AT TIME ZONE f.tz)::date,
+       CASE WHEN s.stage >= 3 THEN a.t + interval '20 days' END,
+       CASE WHEN s.stage >= 3 THEN ((a.t + interval '20 days') AT TIME ZONE f.tz)::date END,
        CASE WHEN s.stage = 4 THEN a.t + interval '25 days' + (i %% 10) * interval '1 day' END,
-       CASE WHEN s.stage = 4 THEN (a.t + interval '25 days' + (i %% 10) * interval '1 day')::date END,
+       CASE WHEN s.stage = 4 THEN ((a.t + interval '25 days' + (i %% 10) * interval '1 day') AT TIME ZONE f.tz)::date END,
        a.t, now(), now()
 FROM generate_series(1, %(applications)s) i
 JOIN events_job j ON j.external_id = format('BJ-%%s', 1 + i * 31 %% %(jobs)s)
+JOIN bench_facility f ON f.id = j.facility_id
 JOIN events_candidate c ON c.external_id = format('BC-%%s', 1 + i * 17 %% %(candidates)s)
 CROSS JOIN LATERAL (SELECT j.opened_at + (i %% 40) * interval '1 day' AS t) a
 CROSS JOIN LATERAL (SELECT CASE WHEN i %% 20 = 0 THEN 4 WHEN i %% 7 = 0 THEN 3 WHEN i %% 3 = 0 THEN 2
@@ -78,8 +86,9 @@ CROSS JOIN LATERAL (SELECT st.stage,
 INSERT INTO events_applicationstatuschange (event_id, application_id, facility_id, status, occurred_at,
                                             occurred_date, actor)
 SELECT gen_random_uuid(), a.id, a.facility_id, st.status, a.applied_at + st.k * interval '6 days',
-       (a.applied_at + st.k * interval '6 days')::date, format('recruiter-%%s', a.id %% 400)
+       ((a.applied_at + st.k * interval '6 days') AT TIME ZONE f.tz)::date, format('recruiter-%%s', a.id %% 400)
 FROM events_application a
+JOIN bench_facility f ON f.id = a.facility_id
 CROSS JOIN LATERAL (VALUES (1, 'screening'), (2, 'interviewing'), (3, 'offered'), (4, 'hired')) AS st(k, status)
 WHERE a.external_id LIKE 'BA-%%' AND st.k <= a.furthest_stage;
 
@@ -92,33 +101,39 @@ FROM events_application a WHERE a.external_id LIKE 'BA-%%' AND a.hired_at IS NOT
 INSERT INTO events_invoice (external_id, facility_id, placement_id, amount, issued_at, issued_date, created_at,
                             updated_at)
 SELECT format('BI-%%s-%%s', p.id, k), p.facility_id, p.id, 12960, p.started_at + k * interval '28 days',
-       (p.started_at + k * interval '28 days')::date, now(), now()
-FROM events_placement p CROSS JOIN generate_series(1, 3) k WHERE p.external_id LIKE 'BP-%%';
+       ((p.started_at + k * interval '28 days') AT TIME ZONE f.tz)::date, now(), now()
+FROM events_placement p JOIN bench_facility f ON f.id = p.facility_id
+CROSS JOIN generate_series(1, 3) k WHERE p.external_id LIKE 'BP-%%';
 
 INSERT INTO events_outreachmessage (external_id, facility_id, candidate_id, channel, sent_at, sent_date, replied_at,
                                     actor, created_at, updated_at)
 SELECT format('BM-%%s', i), c.facility_id, c.id, (ARRAY['email','sms','phone','linkedin','whatsapp'])[1 + i %% 5],
-       c.registered_at + (i %% 60) * interval '1 day', (c.registered_at + (i %% 60) * interval '1 day')::date,
+       c.registered_at + (i %% 60) * interval '1 day',
+       ((c.registered_at + (i %% 60) * interval '1 day') AT TIME ZONE f.tz)::date,
        CASE WHEN i %% 3 = 0 THEN c.registered_at + (i %% 60) * interval '1 day' + (i %% 48) * interval '1 hour' END,
        format('recruiter-%%s', i %% 400), now(), now()
 FROM generate_series(1, %(messages)s) i
-JOIN events_candidate c ON c.external_id = format('BC-%%s', 1 + i %% %(candidates)s);
+JOIN events_candidate c ON c.external_id = format('BC-%%s', 1 + i %% %(candidates)s)
+JOIN bench_facility f ON f.id = c.facility_id;
 
 INSERT INTO events_compliancecheck (external_id, facility_id, candidate_id, credential, status, severity, score,
                                     expires_on, checked_at, checked_date, created_at, updated_at)
 SELECT format('BK-%%s', i), c.facility_id, c.id, 'BLS',
        (ARRAY['compliant','compliant','compliant','expiring','expired','missing','violation'])[1 + i %% 7],
        (ARRAY['none','low','medium','high'])[1 + i %% 4], 50 + i %% 50, (c.registered_at + interval '400 days')::date,
-       c.registered_at + interval '3 days', (c.registered_at + interval '3 days')::date, now(), now()
+       c.registered_at + interval '3 days', ((c.registered_at + interval '3 days') AT TIME ZONE f.tz)::date, now(),
+       now()
 FROM generate_series(1, %(checks)s) i
-JOIN events_candidate c ON c.external_id = format('BC-%%s', 1 + i %% %(candidates)s);
+JOIN events_candidate c ON c.external_id = format('BC-%%s', 1 + i %% %(candidates)s)
+JOIN bench_facility f ON f.id = c.facility_id;
 """
 
 EVENTS_SQL = """
 INSERT INTO events_event (id, category, type, occurred_at, local_date, received_at, facility_id, actor, data,
                           content_hash, sender)
 SELECT gen_random_uuid(), 'activity', (ARRAY['user.login','dashboard.viewed','job.viewed','report.downloaded'])[1 + i %% 4],
-       e.t, e.t::date, now(), CASE WHEN i %% 10 = 0 THEN NULL ELSE f.id END, format('user-%%s', i %% 2000), '{}'::jsonb,
+       e.t, (e.t AT TIME ZONE CASE WHEN i %% 10 = 0 THEN 'UTC' ELSE f.tz END)::date, now(),
+       CASE WHEN i %% 10 = 0 THEN NULL ELSE f.id END, format('user-%%s', i %% 2000), '{}'::jsonb,
        '\\x00'::bytea, 'bench'
 FROM generate_series(%(first)s, %(last)s) i
 JOIN bench_facility f ON f.n = i %% %(facilities)s
@@ -131,7 +146,7 @@ def build_dataset(cursor, *, start: date) -> dict:
 
     timings = {}
     begun = time.monotonic()
-    cursor.execute(DATASET_SQL, {**SCALE, "start": start})
+    cursor.execute(DATASET_SQL, {**SCALE, "start": start, "zones": ZONES})
     timings["records_seconds"] = round(time.monotonic() - begun, 1)
     months = set()
     day = start.replace(day=1)
@@ -210,6 +225,41 @@ def time_endpoints(*, end: date, repeats: int = 20, caller=None, perturbed: bool
             client.get(f"/api/v1/analytics/{name}/", params)
             cached.append((time.perf_counter() - begun) * 1000)
         results[name] = {"uncached_p95_ms": round(p95(uncached), 1), "cached_p95_ms": round(p95(cached), 1)}
+    return results
+
+
+def time_hourly(*, end: date, repeats: int = 20) -> dict:
+    """p95 of hourly ``trends`` for one facility over the 31 days ending ``end`` (read from the
+    records, not a view), per metric, uncached and cached; and over five facilities in five zones
+    (UTC hours)."""
+    from rest_framework.test import APIClient
+
+    from accounts.principals import SystemPrincipal
+    from analytics.cache import kpi_cache_bump
+
+    client = APIClient()
+    client.force_authenticate(SystemPrincipal("bench"))
+    base = {"granularity": "hour", "start_date": (end - timedelta(days=30)).isoformat(), "end_date": end.isoformat()}
+    results = {}
+    for label, facility in (
+        ("one_facility", "BENCH-01"),
+        ("five_zones", "BENCH-01,BENCH-02,BENCH-03,BENCH-04,BENCH-05"),
+    ):
+        for metric in ("applications", "sent", "revenue", "active_users"):
+            params = {**base, "facility": facility, "metric": metric}
+            client.get("/api/v1/analytics/trends/", params)
+            uncached, cached = [], []
+            for _ in range(repeats):
+                kpi_cache_bump()
+                begun = time.perf_counter()
+                response = client.get("/api/v1/analytics/trends/", params)
+                uncached.append((time.perf_counter() - begun) * 1000)
+                assert response.status_code == 200, response.content[:300]
+                begun = time.perf_counter()
+                client.get("/api/v1/analytics/trends/", params)
+                cached.append((time.perf_counter() - begun) * 1000)
+            results[f"{label}_{metric}"] = {"uncached_p95_ms": round(p95(uncached), 1),
+                                            "cached_p95_ms": round(p95(cached), 1)}  # fmt: skip
     return results
 
 
@@ -322,6 +372,9 @@ def run(results: dict) -> None:
     results["endpoints"] = time_endpoints(end=today)
     for name, figures in results["endpoints"].items():
         print(f"  {name:<12} {figures}")
+    results["hourly_trends"] = time_hourly(end=today)
+    for name, figures in results["hourly_trends"].items():
+        print(f"  hourly {name:<26} {figures}")
     results.update(time_privacy_latency(end=today))
     results["privacy_keys"] = time_privacy_keys()
     print(f"the views' defining queries without and with privacy keys: {results['privacy_keys']}")

@@ -253,10 +253,10 @@ def _stage(cursor: CursorWrapper, *, horizon: Horizon, types: list[str], lane: t
             ))
             RETURNING event_id, type, occurred_at, facility_id, actor, data, attempts
         )
-        INSERT INTO processing_batch
-        SELECT event_id, type, occurred_at, (occurred_at AT TIME ZONE %(zone)s)::date, facility_id, actor, data,
-               attempts
-        FROM taken
+        INSERT INTO processing_batch  -- each event's day is its facility's local day
+        SELECT t.event_id, t.type, t.occurred_at, (t.occurred_at AT TIME ZONE f.time_zone)::date, t.facility_id,
+               t.actor, t.data, t.attempts
+        FROM taken t JOIN accounts_facility f ON f.id = t.facility_id
         """,
         {
             "last_at": horizon[0],
@@ -264,7 +264,6 @@ def _stage(cursor: CursorWrapper, *, horizon: Horizon, types: list[str], lane: t
             "types": list(types),
             "lane": lane[0],
             "lanes": lane[1],
-            "zone": settings.REPORTING_TIME_ZONE,
         },
     )
     if not cursor.rowcount:

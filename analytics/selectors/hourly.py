@@ -1,0 +1,112 @@
+"""Hourly series (``trends`` with ``granularity=hour``), read from the records themselves: hours
+are finer than any view, and a period of at most 31 days at the facilities asked about is a
+range of their ``(facility, local date)`` indexes.
+
+An hour is a facility's local hour: named by its local start and the UTC offset in force, so the
+autumn's repeated hour is two buckets (``01:00-07:00``, ``01:00-08:00``), a skipped spring hour
+none, and zones with half-hour offsets or half-hour clock changes (Asia/Kolkata,
+Australia/Lord_Howe) get their own hour boundaries. Facilities in different zones share no local
+hour, so their series is in UTC hours. The period is each facility's own local days either way
+(the records' ``*_date`` columns are local dates).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, LiteralString
+from zoneinfo import ZoneInfo
+
+from psycopg import sql
+
+from analytics.selectors.base import fetch, grouping, keyed
+
+# metric -> (table, instant, local date, value, extra condition, privacy key): the same counts and
+# keys as the daily views (analytics/viewdefs.py), over the base rows.
+SOURCES: dict[str, tuple[str, str, str, LiteralString, LiteralString, LiteralString]] = {
+    "applications": ("events_application", "applied_at", "applied_date", "count(*)", "", "sum(privacy_key)"),
+    "hires": ("events_application", "hired_at", "hired_date", "count(*)", "", "sum(privacy_key)"),
+    "jobs_opened": ("events_job", "opened_at", "opened_date", "count(*)", "", "sum(privacy_key)"),
+    "revenue": ("events_invoice", "issued_at", "issued_date", "sum(amount)", "", "0"),
+    "sent": ("events_outreachmessage", "sent_at", "sent_date", "count(*)", "", "sum(privacy_key)"),
+    "replied": ("events_outreachmessage", "sent_at", "sent_date", "count(replied_at)", "",
+                "coalesce(sum(privacy_key) FILTER (WHERE replied_at IS NOT NULL), 0)"),
+    "checks": ("events_compliancecheck", "checked_at", "checked_date", "count(*)", "", "sum(privacy_key)"),
+    "violations": ("events_compliancecheck", "checked_at", "checked_date", "count(*)", "AND status = 'violation'",
+                   "sum(privacy_key)"),
+    "active_users": ("events_event", "occurred_at", "local_date", "count(DISTINCT actor)",
+                     "AND actor IS NOT NULL AND actor <> ''",
+                     "sum(DISTINCT hashtextextended(actor, (SELECT seed FROM analytics_privacy_seed)) & 2147483647)"),
+}  # fmt: skip
+# The log is partitioned by month of occurred_at: a bound on it lets PostgreSQL read one or two
+# partitions. Local dates lie within 14 hours of UTC ones either way; a day each side is plenty.
+PARTITIONED_BY_INSTANT = {"events_event"}
+
+Hour = tuple[datetime, timedelta]  # (local wall-clock start, UTC offset in force)
+
+
+def hour_name(hour: Hour) -> str:
+    """``2026-07-10T00:00-07:00``: the local start, with its offset."""
+    start, offset = hour
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{start:%Y-%m-%dT%H:%M}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, list[Hour]]:
+    """The zone the hours are counted in (the facilities' one zone, else UTC) and every hour of
+    the period in it, in order: from the first local midnight of ``start`` at any of the
+    facilities to the last local midnight after ``end``. Offsets change by whole quarter hours, so
+    stepping a quarter hour in UTC meets every local hour."""
+    zone = time_zones[0] if len(time_zones) == 1 else "UTC"
+    clock = ZoneInfo(zone)
+    zones = [ZoneInfo(name) for name in time_zones] or [clock]
+    first = min(datetime.combine(start, time(), tzinfo=z).astimezone(UTC) for z in zones)
+    after = max(datetime.combine(end + timedelta(days=1), time(), tzinfo=z).astimezone(UTC) for z in zones)
+    found: dict[Hour, None] = {}
+    step, moment = timedelta(minutes=15), first
+    while moment < after:
+        local = moment.astimezone(clock)
+        offset = local.utcoffset()
+        assert offset is not None
+        found.setdefault((local.replace(minute=0, second=0, microsecond=0, tzinfo=None), offset), None)
+        moment += step
+    return zone, list(found)
+
+
+def hourly(
+    metric: str, facility_ids: list[int], start: date, end: date, zone: str, *, by_facility: bool
+) -> dict[Any, dict[Hour, tuple[Any, Any]]]:
+    """{key: {hour: (value, privacy key)}} of ``metric`` in ``zone``'s hours, overall (key None)
+    or per facility; only hours with rows."""
+    table, instant, day, value, condition, privacy_key = SOURCES[metric]
+    facility_filter = sql.SQL("facility_id = ANY(%(ids)s)")
+    if table == "events_event" and not by_facility:
+        facility_filter = sql.SQL("(facility_id IS NULL OR facility_id = ANY(%(ids)s))")
+    pruning: sql.Composable = sql.SQL("")
+    if table in PARTITIONED_BY_INSTANT:
+        pruning = sql.SQL("AND {at} >= %(from)s AND {at} < %(to)s").format(at=sql.Identifier(instant))
+    key, group = grouping(by_facility)
+    at = sql.Identifier(instant)
+    rows = keyed(
+        fetch(
+            sql.SQL("""
+            SELECT {key}, date_trunc('hour', {at} AT TIME ZONE %(zone)s),
+                   ({at} AT TIME ZONE %(zone)s) - ({at} AT TIME ZONE 'UTC'), {value}, {privacy_key}
+            FROM {table}
+            WHERE {facility_filter} AND {day} BETWEEN %(start)s AND %(end)s {pruning} {condition}
+            GROUP BY {group} 3, 4
+            """).format(
+                key=key, at=at, value=sql.SQL(value), privacy_key=sql.SQL(privacy_key), table=sql.Identifier(table),
+                facility_filter=facility_filter, day=sql.Identifier(day), pruning=pruning,
+                condition=sql.SQL(condition), group=group,
+            ),
+            {
+                "ids": list(facility_ids), "start": start, "end": end, "zone": zone,
+                "from": datetime.combine(start - timedelta(days=1), time(), tzinfo=UTC),
+                "to": datetime.combine(end + timedelta(days=2), time(), tzinfo=UTC),
+            },
+        )
+    )  # fmt: skip
+    return {
+        key: {(local, offset): (amount, keys) for local, offset, amount, keys in values} for key, values in rows.items()
+    }

@@ -1,0 +1,18 @@
+"""A facility whose time zone changed has its history re-dated once the change commits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import current_app
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.dispatch import receiver
+
+from accounts.models import Facility
+
+
+@receiver(post_save, sender=Facility, dispatch_uid="events.redate_on_time_zone_change")
+def _redate_on_time_zone_change(sender: type[Facility], instance: Facility, **kwargs: Any) -> None:
+    if instance.dated_time_zone != instance.time_zone:
+        transaction.on_commit(lambda: current_app.send_task("events.redate_facilities"))
