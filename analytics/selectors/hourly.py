@@ -52,32 +52,36 @@ def hour_name(hour: Hour) -> str:
     return f"{start:%Y-%m-%dT%H:%M}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, list[Hour]]:
+def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, dict[Hour, datetime]]:
     """The zone the hours are counted in (the facilities' one zone, else UTC) and every hour of
-    the period in it, in order: from the first local midnight of ``start`` at any of the
-    facilities to the last local midnight after ``end``. Offsets change by whole quarter hours, so
-    stepping a quarter hour in UTC meets every local hour."""
+    the period in it, in order, with the moment it starts: from the first local midnight of
+    ``start`` at any of the facilities to the last local midnight after ``end``. Offsets and
+    clock changes fall on quarter hours, so stepping a quarter hour in UTC meets every hour, and
+    an hour starts at the first step that falls in it (after a change of half an hour, that is
+    the change itself)."""
     zone = time_zones[0] if len(time_zones) == 1 else "UTC"
     clock = ZoneInfo(zone)
     zones = [ZoneInfo(name) for name in time_zones] or [clock]
     first = min(datetime.combine(start, time(), tzinfo=z).astimezone(UTC) for z in zones)
     after = max(datetime.combine(end + timedelta(days=1), time(), tzinfo=z).astimezone(UTC) for z in zones)
-    found: dict[Hour, None] = {}
+    found: dict[Hour, datetime] = {}
     step, moment = timedelta(minutes=15), first
     while moment < after:
         local = moment.astimezone(clock)
         offset = local.utcoffset()
         assert offset is not None
-        found.setdefault((local.replace(minute=0, second=0, microsecond=0, tzinfo=None), offset), None)
+        found.setdefault((local.replace(minute=0, second=0, microsecond=0, tzinfo=None), offset), moment)
         moment += step
-    return zone, list(found)
+    return zone, found
 
 
 def hourly(
-    metric: str, facility_ids: list[int], start: date, end: date, zone: str, *, by_facility: bool
+    metric: str, facility_ids: list[int], start: date, end: date, starts: dict[Hour, datetime], *, by_facility: bool
 ) -> dict[Any, dict[Hour, tuple[Any, Any]]]:
-    """{key: {hour: (value, privacy key)}} of ``metric`` in ``zone``'s hours, overall (key None)
-    or per facility; only hours with rows."""
+    """{key: {hour: (value, privacy key)}} of ``metric`` in the hours ``starts`` (from
+    ``hours``), overall (key None) or per facility; only hours with rows. A row's hour is the last
+    one starting at or before its moment (``width_bucket`` over the starts): no row's moment is
+    converted to local time, which made the query a third slower."""
     table, instant, day, value, condition, privacy_key = SOURCES[metric]
     facility_filter = sql.SQL("facility_id = ANY(%(ids)s)")
     if table == "events_event" and not by_facility:
@@ -87,26 +91,29 @@ def hourly(
         pruning = sql.SQL("AND {at} >= %(from)s AND {at} < %(to)s").format(at=sql.Identifier(instant))
     key, group = grouping(by_facility)
     at = sql.Identifier(instant)
+    moments = list(starts.values())
+    bucket = sql.SQL("width_bucket({at}, %(starts)s::timestamptz[])").format(at=at)
     rows = keyed(
         fetch(
             sql.SQL("""
-            SELECT {key}, date_trunc('hour', {at} AT TIME ZONE %(zone)s),
-                   ({at} AT TIME ZONE %(zone)s) - ({at} AT TIME ZONE 'UTC'), {value}, {privacy_key}
+            SELECT {key}, {bucket}, {value}, {privacy_key}
             FROM {table}
             WHERE {facility_filter} AND {day} BETWEEN %(start)s AND %(end)s {pruning} {condition}
-            GROUP BY {group} 3, 4
+            GROUP BY {group} 3
             """).format(
-                key=key, at=at, value=sql.SQL(value), privacy_key=sql.SQL(privacy_key), table=sql.Identifier(table),
-                facility_filter=facility_filter, day=sql.Identifier(day), pruning=pruning,
+                key=key, bucket=bucket, value=sql.SQL(value), privacy_key=sql.SQL(privacy_key),
+                table=sql.Identifier(table), facility_filter=facility_filter, day=sql.Identifier(day), pruning=pruning,
                 condition=sql.SQL(condition), group=group,
             ),
             {
-                "ids": list(facility_ids), "start": start, "end": end, "zone": zone,
+                "ids": list(facility_ids), "start": start, "end": end, "starts": moments,
                 "from": datetime.combine(start - timedelta(days=1), time(), tzinfo=UTC),
                 "to": datetime.combine(end + timedelta(days=2), time(), tzinfo=UTC),
             },
         )
     )  # fmt: skip
+    named = list(starts)  # bucket n is the n-th start (1-based); 0 would be before the first
     return {
-        key: {(local, offset): (amount, keys) for local, offset, amount, keys in values} for key, values in rows.items()
+        key: {named[bucket - 1]: (amount, keys) for bucket, amount, keys in values if 0 < bucket <= len(named)}
+        for key, values in rows.items()
     }
