@@ -64,7 +64,7 @@ KPIS: dict[str, KpiSpec] = {
         KpiSpec("kpis", lambda p: series.kpi_headline(**_args(p), by_facility=p.group_by_facility),
                 _fixed(series.HEADLINE_VIEWS)),
         KpiSpec("dashboard", lambda p: series.kpi_dashboard(**_args(p), by_facility=p.group_by_facility),
-                _fixed(series.HEADLINE_VIEWS)),
+                _fixed(series.DASHBOARD_VIEWS)),
         KpiSpec("pipeline", lambda p: kpi_pipeline(**_args(p)), _fixed(PIPELINE_VIEWS), empty=empty_pipeline),
         KpiSpec("performance", lambda p: areas.kpi_performance(**_args(p)), _fixed(areas.PERFORMANCE_VIEWS)),
         KpiSpec("compliance", lambda p: areas.kpi_compliance(**_args(p)), _fixed(areas.COMPLIANCE_VIEWS)),

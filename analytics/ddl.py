@@ -20,6 +20,10 @@ def index_create(index: str, table: str, spec: str, *, unique: bool = False) -> 
     return sql.SQL(statement).format(sql.Identifier(index), sql.Identifier(table), columns(spec))
 
 
+def index_drop(index: str) -> sql.Composable:
+    return sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier(index))
+
+
 def materialized_create(name: str, definition: LiteralString, unique: str, indexes: Iterable[str]) -> list:
     """A materialized view with the unique key REFRESH CONCURRENTLY needs, and its other indexes."""
     return [

@@ -50,6 +50,8 @@ class View:
 VIEWS: list[View] = [
     View("pipeline_cohort", "analytics_pipeline_cohort", viewdefs.PIPELINE_COHORT_V2, "pipeline"),
     View("hires", "analytics_hires", viewdefs.HIRES_V2, "pipeline"),
+    View("hires_daily", "analytics_hires_daily", viewdefs.HIRES_DAILY_V1, "pipeline"),
+    View("hire_histogram", "analytics_hire_histogram", viewdefs.HIRE_HISTOGRAM_V1, "pipeline", ("hires",)),
     View("offers", "analytics_offers", viewdefs.OFFERS_V2, "pipeline"),
     View("jobs", "analytics_jobs", viewdefs.JOBS_V2, "pipeline"),
     View("recruiter_daily", "analytics_recruiter_daily", viewdefs.RECRUITER_DAILY_V2, "pipeline",

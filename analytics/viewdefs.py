@@ -244,6 +244,26 @@ FROM events_application
 GROUP BY facility_id, applied_date, source, status, furthest_stage
 """
 
+# Hires per facility and local day: the series (dashboard, trends) count them without reading
+# every hire of the period from ``hires``, whose rows are there for the medians.
+HIRES_DAILY_V1 = """
+SELECT facility_id, hired_date, count(*)::bigint AS hires, sum(privacy_key)::bigint AS hires_keys
+FROM events_application
+WHERE hired_at IS NOT NULL
+GROUP BY facility_id, hired_date
+"""
+
+# Over every facility: hires per day hired and whole day to hire (the last bucket holds the rest),
+# with their seconds summed and the smallest and largest, so the mean is a sum and the exact median
+# is two lookups in ``hires`` at the middle ranks (analytics.selectors.pipeline).
+HIRE_HISTOGRAM_V1 = """
+SELECT hired_date, least(seconds_to_hire / 86400, 400)::int AS bucket, count(*)::bigint AS hires,
+       sum(privacy_key)::bigint AS hires_keys, sum(seconds_to_hire)::bigint AS seconds_sum,
+       min(seconds_to_hire) AS low, max(seconds_to_hire) AS high
+FROM analytics_hires
+GROUP BY 1, 2
+"""
+
 HIRES_V2 = """
 SELECT id AS application_id, facility_id, hired_date, applied_date, source,
        extract(epoch FROM hired_at - applied_at)::bigint AS seconds_to_hire, privacy_key

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 
 from analytics.privacy import Breakdown, Count, Rate, Tally, round2
 from analytics.registry import BY_KEY
-from analytics.selectors.base import OVERALL, SECONDS_PER_DAY, ByFacility, fetch, keyed
+from analytics.selectors.base import OVERALL, SECONDS_PER_DAY, ByFacility, covers_every_facility, fetch, keyed
 from events.models.records import STAGES, ApplicationStatus
 
-PIPELINE_VIEWS = ["pipeline_cohort", "hires", "offers", "jobs"]
+PIPELINE_VIEWS = ["pipeline_cohort", "hires", "hire_histogram", "offers", "jobs"]
 
 
 def _days(seconds: Any) -> float | None:
@@ -59,16 +60,19 @@ def kpi_pipeline(*, facility_ids: list[int], start: date, end: date, fresh: bool
             tally = cohort[facility_id][(status, stage)]
             tally[0] += int(count)
             tally[1] += int(keys)
-        hires = _grouped(
-            sql.SQL("""
-            SELECT {key}, count(*), sum(privacy_key), avg(seconds_to_hire),
-                   percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_hire)
-            FROM {source}
-            WHERE facility_id = ANY(%s) AND hired_date BETWEEN %s AND %s
-            {group}
-            """).format(key=key, source=source["hires"], group=group),
-            scope,
-        )
+        if not by_facility and covers_every_facility(ids):
+            hires = {OVERALL: _hires_everywhere(start, end, fresh=fresh)}
+        else:
+            hires = _grouped(
+                sql.SQL("""
+                SELECT {key}, count(*), sum(privacy_key), avg(seconds_to_hire),
+                       percentile_cont(0.5) WITHIN GROUP (ORDER BY seconds_to_hire)
+                FROM {source}
+                WHERE facility_id = ANY(%s) AND hired_date BETWEEN %s AND %s
+                {group}
+                """).format(key=key, source=source["hires"], group=group),
+                scope,
+            )
         offers = _grouped(
             sql.SQL("""
             SELECT {key}, sum(offers) FILTER (WHERE accepted), sum(offers_keys) FILTER (WHERE accepted),
@@ -156,3 +160,46 @@ def _metrics(cohort: dict[Any, Any], hires: Any, offers: Any, opened: Any, fille
 
 def empty_pipeline() -> dict[Any, Any]:
     return _metrics({}, None, None, None, None)
+
+
+def _hires_everywhere(start: date, end: date, *, fresh: bool) -> tuple[int, int, Decimal | None, float | None]:
+    """(hires, their keys, mean and exact median seconds to hire) of every hire in the period,
+    as the per-hire query over ``hires`` answers them, from ``hire_histogram``: the mean is the
+    sum over the count, the median the values at the two middle ranks (as percentile_cont takes
+    them), each found in its bucket through the ``(seconds_to_hire, hired_date)`` index."""
+    buckets = fetch(
+        sql.SQL("""
+        SELECT bucket, sum(hires), sum(hires_keys), sum(seconds_sum), min(low), max(high)
+        FROM {histogram}
+        WHERE hired_date BETWEEN %(start)s AND %(end)s GROUP BY bucket ORDER BY bucket
+        """).format(histogram=BY_KEY["hire_histogram"].source(fresh=fresh)),
+        {"start": start, "end": end},
+    )
+    total = sum(int(row[1]) for row in buckets)
+    if not total:
+        return 0, 0, None, None
+    keys = sum(int(row[2]) for row in buckets)
+    mean = Decimal(sum(int(row[3]) for row in buckets)) / total
+    lower, upper = (total - 1) // 2, total // 2  # 0-based ranks around the middle
+    low, high = (_hire_seconds_at(rank, buckets, start, end, fresh=fresh) for rank in (lower, upper))
+    return total, keys, mean, low + (high - low) * ((total - 1) / 2 - lower)
+
+
+def _hire_seconds_at(rank: int, buckets: list[tuple[Any, ...]], start: date, end: date, *, fresh: bool) -> float:
+    """The seconds to hire at ``rank`` (0-based, ascending) among the period's hires."""
+    before = 0
+    for _, hires, _keys, _seconds, low, high in buckets:
+        if rank < before + int(hires):
+            if low == high:  # one value fills the bucket
+                return float(low)
+            found = fetch(
+                sql.SQL("""
+                SELECT seconds_to_hire FROM {hires}
+                WHERE seconds_to_hire BETWEEN %(low)s AND %(high)s AND hired_date BETWEEN %(start)s AND %(end)s
+                ORDER BY seconds_to_hire OFFSET %(offset)s LIMIT 1
+                """).format(hires=BY_KEY["hires"].source(fresh=fresh)),
+                {"low": low, "high": high, "start": start, "end": end, "offset": rank - before},
+            )
+            return float(found[0][0])
+        before += int(hires)
+    raise AssertionError("rank beyond the hires counted")

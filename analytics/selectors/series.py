@@ -39,7 +39,7 @@ from analytics.selectors.pipeline import PIPELINE_VIEWS, empty_pipeline, kpi_pip
 # Distinct actors are keyed by the sum of their distinct keys (a function of the set of actors).
 TREND_METRICS: dict[str, tuple[str, str, LiteralString, LiteralString, bool, LiteralString]] = {
     "applications": ("pipeline_cohort", "applied_date", "sum(applications)", "", False, "sum(applications_keys)"),
-    "hires": ("hires", "hired_date", "count(*)", "", False, "sum(privacy_key)"),
+    "hires": ("hires_daily", "hired_date", "sum(hires)", "", False, "sum(hires_keys)"),
     "jobs_opened": ("jobs", "opened_date", "count(*)", "", False, "sum(privacy_key)"),
     "revenue": ("revenue_days", "issued_date", "sum(revenue)", "", True, "0"),
     "sent": ("outreach_daily", "sent_date", "sum(sent)", "", False, "sum(sent_keys)"),
@@ -155,26 +155,27 @@ def kpi_trends(
 def _hourly_trends(
     *, metric: str, facility_ids: list[int], start: date, end: date, time_zones: tuple[str, ...]
 ) -> ByFacility:
-    zone, every_hour = hourly.hours(start, end, time_zones)
+    zone, starts = hourly.hours(start, end, time_zones)
     money = TREND_METRICS[metric][4]
 
     def answer(values: dict[Any, Any]) -> dict[Any, Any]:
         cells = {}
-        for hour in every_hour:
+        for hour in starts:
             name = hourly.hour_name(hour)
             cells[name] = {"bucket": name, "value": _cell_value(values.get(hour), money=money)}
         series = Breakdown(cells, as_list=True)
         return {"metric": metric, "granularity": "hour", "time_zone": zone, "series": series}
 
     def rows() -> dict[Any, Any]:
-        found = hourly.hourly(metric, facility_ids, start, end, zone, by_facility=True)
+        found = hourly.hourly(metric, facility_ids, start, end, starts, by_facility=True)
         return {key: answer(found.get(key, {})) for key in facility_ids}
 
-    overall = hourly.hourly(metric, facility_ids, start, end, zone, by_facility=False)
+    overall = hourly.hourly(metric, facility_ids, start, end, starts, by_facility=False)
     return ByFacility(answer(overall.get(OVERALL, {})), rows)
 
 
 HEADLINE_VIEWS = [*PIPELINE_VIEWS, "compliance_daily", *REVENUE_VIEWS, *OUTREACH_VIEWS, *ENGAGEMENT_VIEWS]
+DASHBOARD_VIEWS = [*HEADLINE_VIEWS, "hires_daily"]  # its daily hires series
 
 
 def kpi_headline(

@@ -118,3 +118,29 @@ def test_the_envelope(alice, build_a):
     assert body["data_as_of"].endswith("Z")
     assert body["suppressed"] == []
     assert "rows" not in body
+
+
+@pytest.mark.parametrize("extra_hours", [[], [30]])  # an odd and an even number of hires
+def test_every_facilitys_median_comes_from_the_histogram_and_equals_the_hires_own(build_a, build_b, extra_hours):
+    """Over every facility the mean and median are read from ``hire_histogram`` (whole days to
+    hire) and two lookups; they equal the median and mean of the hires themselves, with values
+    sharing a day bucket and the middle falling between buckets."""
+    from datetime import timedelta
+    from statistics import mean, median
+
+    from accounts.models import Role
+    from events.models import Application
+    from tests.factories import make_user
+
+    admin = make_user("median-admin", Role.ADMIN)
+    hours = [2, 5, 26, 27, 30, 49, 200, 400, *extra_hours]
+    for number, hour in enumerate(hours):
+        build = build_a if number % 2 else build_b
+        app = build.application(build.job("2025-12-01"), "2026-01-02", status="hired", stage=4, hired="2026-01-02")
+        Application.objects.filter(pk=app.pk).update(hired_at=app.applied_at + timedelta(hours=hour))
+    refresh_all()
+
+    days = [hour / 24 for hour in hours]
+    figures = pipeline(admin)["metrics"]["time_to_hire_days"]
+    assert figures == {"mean": round(mean(days), 2), "median": round(median(days), 2)}
+    assert pipeline(admin)["metrics"]["hires"] == len(hours)

@@ -20,7 +20,7 @@ def test_admins_ask_for_a_refresh_and_get_202_with_the_runs(ada, django_capture_
     assert response.status_code == 202
     runs = response.json()["runs"]
     assert [run["view"] for run in runs] == [
-        "pipeline_cohort", "hires", "offers", "jobs", "recruiter_daily", "recruiter_totals"
+        "pipeline_cohort", "hires", "hires_daily", "hire_histogram", "offers", "jobs", "recruiter_daily", "recruiter_totals"
     ]  # fmt: skip
     assert {run["status"] for run in runs} == {"queued"}
     assert len(callbacks) == 1  # one task enqueued after commit
@@ -66,11 +66,11 @@ def test_runs_are_logged_with_rows_and_duration(ada, facility_a):
 
 
 def test_an_overlapping_refresh_is_skipped(facility_a):
-    (run,) = refresh_request(views=["hires"], by=None, trigger="tests", enqueue=False)
+    (run,) = refresh_request(views=["offers"], by=None, trigger="tests", enqueue=False)
     holder = connections.create_connection("default")  # another session holds the view's lock
     try:
         with holder.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(BY_KEY["hires"])])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(BY_KEY["offers"])])
         result = refresh_run_execute(run=run)
     finally:
         holder.close()
@@ -84,12 +84,12 @@ def test_a_failed_refresh_keeps_the_previous_data_and_says_why(ada, build_a, mon
 
     build_a.application(build_a.job("2026-01-01"), "2026-01-02")
     refresh_all()
-    broken = registry.View("hires", "analytics_no_such_view", "SELECT 1", "pipeline")
-    monkeypatch.setitem(registry.BY_KEY, "hires", broken)
+    broken = registry.View("offers", "analytics_no_such_view", "SELECT 1", "pipeline")
+    monkeypatch.setitem(registry.BY_KEY, "offers", broken)
     import analytics.services.refresh as refresh_module
 
-    monkeypatch.setitem(refresh_module.BY_KEY, "hires", broken)
-    (run,) = refresh_request(views=["hires"], by=None, trigger="tests", enqueue=False)
+    monkeypatch.setitem(refresh_module.BY_KEY, "offers", broken)
+    (run,) = refresh_request(views=["offers"], by=None, trigger="tests", enqueue=False)
 
     (result,) = refresh_runs_execute(run_ids=[run.pk])
 

@@ -291,10 +291,8 @@ def _changes_since_analyze(table: str) -> int:
 def test_a_backlog_the_planner_has_not_seen_is_analyzed_before_it_is_processed(s, facility_a, monkeypatch):
     from django.db import connection
 
-    from events.services import processing
+    from events.services import ingestion, processing
     from tests.conftest import wait_for
-
-    from events.services import ingestion
 
     monkeypatch.setattr(processing, "STALE_MIN_ROWS", 20)
     # This call must be the one that processes the backlog: no task for the session's worker, which
