@@ -65,12 +65,14 @@ def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, dic
     first = min(datetime.combine(start, time(), tzinfo=z).astimezone(UTC) for z in zones)
     after = max(datetime.combine(end + timedelta(days=1), time(), tzinfo=z).astimezone(UTC) for z in zones)
     found: dict[Hour, datetime] = {}
-    step, moment = timedelta(minutes=15), first
+    step, moment, last = timedelta(minutes=15), first, None
     while moment < after:
         local = moment.astimezone(clock)
         offset = local.utcoffset()
-        assert offset is not None
-        found.setdefault((local.replace(minute=0, second=0, microsecond=0, tzinfo=None), offset), moment)
+        if local.minute == 0 or offset != last:  # an hour can only begin on the hour or at a change
+            assert offset is not None
+            found.setdefault((local.replace(minute=0, second=0, microsecond=0, tzinfo=None), offset), moment)
+            last = offset
         moment += step
     return zone, found
 
@@ -91,7 +93,8 @@ def hourly(
         pruning = sql.SQL("AND {at} >= %(from)s AND {at} < %(to)s").format(at=sql.Identifier(instant))
     key, group = grouping(by_facility)
     at = sql.Identifier(instant)
-    moments = list(starts.values())
+    # One array literal: psycopg's adaptation of 744 datetimes took 2 ms a query.
+    moments = "{" + ",".join(moment.isoformat() for moment in starts.values()) + "}"
     bucket = sql.SQL("width_bucket({at}, %(starts)s::timestamptz[])").format(at=at)
     rows = keyed(
         fetch(
