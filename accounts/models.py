@@ -52,9 +52,9 @@ class Facility(models.Model):
         max_length=64,
         default="UTC",
         choices=_time_zone_choices,
-        help_text="Its days, weeks, months and hours are counted in this zone. Changing it re-dates the "
-        "facility's history within a minute (or at the next refresh at the latest); the KPIs show it "
-        "once the views are refreshed.",
+        help_text="Its days, weeks, months and hours are counted in this zone. Changing it re-dates the facility's "
+        "history in the background at once (before the next refresh at the latest); the KPIs show "
+        "the new days once the views are refreshed.",
     )
     #: The zone the local dates of its records and events are in now: differs from ``time_zone``
     #: until they are re-dated (events.services.redating).

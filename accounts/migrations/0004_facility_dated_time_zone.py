@@ -29,9 +29,9 @@ class Migration(migrations.Migration):
             field=models.CharField(
                 choices=accounts.models._time_zone_choices,
                 default="UTC",
-                help_text="Its days, weeks, months and hours are counted in this zone. Changing it re-dates the "
-                "facility's history within a minute (or at the next refresh at the latest); the KPIs show it "
-                "once the views are refreshed.",
+                help_text="Its days, weeks, months and hours are counted in this zone. Changing it re-dates the facility's "
+                "history in the background at once (before the next refresh at the latest); the KPIs show "
+                "the new days once the views are refreshed.",
                 max_length=64,
             ),
         ),
