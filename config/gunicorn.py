@@ -16,6 +16,7 @@ worker waits, in its event loop, for the client to close its side, and under loa
 about a quarter fewer requests.
 """
 
+import gc
 import os
 
 wsgi_app = "config.wsgi"
@@ -36,3 +37,12 @@ def post_fork(server, worker) -> None:
     stops its workers (by pid), and a worker whose master is gone exits."""
     if os.environ.get("WEB_SHARED_SESSION") != "1":  # 1: the old behaviour, for comparison
         os.setsid()
+
+
+def post_worker_init(worker) -> None:
+    """The objects made while the worker loaded the app (modules, settings, URL patterns, the
+    schema) live as long as the worker: they are moved out of the garbage collector's sight. A
+    full collection, which the allocations of a few dozen KPI answers set off, scanned ~170k of
+    them and stopped the request it fell in for ~90 ms; with them frozen it takes 0.5 ms."""
+    gc.collect()
+    gc.freeze()
