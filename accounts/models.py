@@ -74,8 +74,14 @@ class Facility(models.Model):
         return f"{self.code} — {self.name}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        if self._state.adding and not self.dated_time_zone:
-            self.dated_time_zone = self.time_zone  # nothing to re-date yet
+        if self._state.adding:
+            if not self.dated_time_zone:
+                self.dated_time_zone = self.time_zone  # nothing to re-date yet
+        elif kwargs.get("update_fields") is None:
+            # Only the re-dating writes dated_time_zone: an instance loaded before a re-date must not
+            # put the old value back when it is saved.
+            kwargs["update_fields"] = [field.name for field in self._meta.concrete_fields
+                                       if not field.primary_key and field.name != "dated_time_zone"]  # fmt: skip
         super().save(*args, **kwargs)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -94,7 +94,10 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     for name in sorted(set(request.query_params) - allowed):
         errors[name] = [f"Unknown parameter. Allowed: {', '.join(sorted(allowed))}."]
 
-    end = _date(request, "end_date", reporting_today(), errors)
+    requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]
+    requested = [code for code in requested if code]
+    # The default period ends today at the facilities asked about when they share a zone.
+    end = _date(request, "end_date", reporting_today(_shared_zone(request.user, requested)), errors)
     start = _date(request, "start_date", end - timedelta(days=29), errors)
     if "start_date" not in errors and "end_date" not in errors:
         if end < start:
@@ -130,24 +133,26 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     user = request.user
     if fresh and principal_role(user) not in CAPABILITY_HOLDERS[Capability.READ_FRESH]:
         raise exceptions.PermissionDenied("Fresh numbers are for Admins and Recruiters.")
-    requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]
-    params = kpi_params_for(
+    return kpi_params_for(
         user=user,
         start=start,
         end=end,
-        facility_codes=[code for code in requested if code],
+        facility_codes=requested,
         group_by_facility=group_by == "facility",
         granularity=granularity,
         fresh=fresh,
         extra=clean_extra,
     )
-    if params.zone and params.zone != settings.REPORTING_TIME_ZONE and not request.query_params.get("end_date"):
-        # The default period ends today at the facilities asked about, when they share a clock.
-        local_end = reporting_today(params.zone)
-        local_start = start if request.query_params.get("start_date") else local_end - timedelta(days=29)
-        if local_start <= local_end and (local_end - local_start).days + 1 <= MAX_SPAN_DAYS:
-            params = replace(params, start=local_start, end=local_end)
-    return params
+
+
+def _shared_zone(user, codes: list[str]) -> str | None:
+    """The one time zone of the facilities ``codes`` (all of the caller's when none) that the
+    caller may see, or None when they differ; codes it may not see are left to kpi_params_for."""
+    scope = caller_scope(user)
+    wanted = set(codes)
+    zones = {scope.zones.get(facility_id) for facility_id, code in scope.visible.items()
+             if not wanted or code in wanted}  # fmt: skip
+    return zones.pop() if len(zones) == 1 else None
 
 
 def kpi_params_for(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import current_app
@@ -11,8 +12,17 @@ from django.dispatch import receiver
 
 from accounts.models import Facility
 
+logger = logging.getLogger(__name__)
+
+
+def _redate_soon() -> None:
+    try:
+        current_app.send_task("events.redate_facilities")
+    except Exception:  # the change is saved; the next refresh re-dates it first (events.services.redating)
+        logger.warning("could not ask a worker to re-date; the next refresh will", exc_info=True)
+
 
 @receiver(post_save, sender=Facility, dispatch_uid="events.redate_on_time_zone_change")
 def _redate_on_time_zone_change(sender: type[Facility], instance: Facility, **kwargs: Any) -> None:
     if instance.dated_time_zone != instance.time_zone:
-        transaction.on_commit(lambda: current_app.send_task("events.redate_facilities"))
+        transaction.on_commit(_redate_soon)

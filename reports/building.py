@@ -43,7 +43,7 @@ KPI_DEFINITIONS = {
     "candidates.",
     "engagement": "dau = mean of distinct actors per day; wau / mau = distinct actors in 7 / 30 days ending the "
     "period; stickiness = dau / mau.",
-    "trends": "One metric per bucket (day, ISO week, month), every bucket present, zero when empty.",
+    "trends": "One metric per bucket (local hour, day, ISO week, month), every bucket present, zero when empty.",
     "metrics": "time_to_hire = mean days applied to hired; fill_rate as in pipeline; candidate_pipeline = the "
     "cohort's current statuses.",
     APPLICATIONS: "Every application with its applied date in the period, its current status and the furthest "
@@ -280,7 +280,10 @@ def _kind(key: str, values) -> Kind:
     if last in ("facility", "week", "skill", "source", "recruiter", "stage", "specialty", "channel"):
         return Kind.ID if last == "facility" else Kind.TEXT
     if last in ("date", "bucket", "month"):
-        return Kind.DATE
+        # An hour is named by its local start and offset (2026-11-01T01:00-07:00): a cell of text,
+        # as a spreadsheet date has no offset and the repeated autumn hour must stay two rows.
+        hourly = any(isinstance(value, str) and "T" in value for value in values)
+        return Kind.TEXT if hourly else Kind.DATE
     if "revenue" in last or "bill_rate" in last:
         return Kind.MONEY
     if (

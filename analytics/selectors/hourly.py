@@ -52,10 +52,11 @@ def hour_name(hour: Hour) -> str:
     return f"{start:%Y-%m-%dT%H:%M}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
-def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, dict[Hour, datetime]]:
-    """The zone the hours are counted in (the facilities' one zone, else UTC) and every hour of
-    the period in it, in order, with the moment it starts: from the first local midnight of
-    ``start`` at any of the facilities to the last local midnight after ``end``. Offsets and
+def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, dict[Hour, datetime], datetime]:
+    """The zone the hours are counted in (the facilities' one zone, else UTC), every hour of the
+    period in it, in order, with the moment it starts, and the moment the last one ends: from the
+    first local midnight of ``start`` at any of the facilities to the last local midnight after
+    ``end``. Offsets and
     clock changes fall on quarter hours, so stepping a quarter hour in UTC meets every hour, and
     an hour starts at the first step that falls in it (after a change of half an hour, that is
     the change itself)."""
@@ -74,42 +75,57 @@ def hours(start: date, end: date, time_zones: tuple[str, ...]) -> tuple[str, dic
             found.setdefault((local.replace(minute=0, second=0, microsecond=0, tzinfo=None), offset), moment)
             last = offset
         moment += step
-    return zone, found
+    return zone, found, after
 
 
 def hourly(
-    metric: str, facility_ids: list[int], start: date, end: date, starts: dict[Hour, datetime], *, by_facility: bool
+    metric: str,
+    facility_ids: list[int],
+    start: date,
+    end: date,
+    starts: dict[Hour, datetime],
+    after: datetime,
+    *,
+    by_facility: bool,
 ) -> dict[Any, dict[Hour, tuple[Any, Any]]]:
     """{key: {hour: (value, privacy key)}} of ``metric`` in the hours ``starts`` (from
     ``hours``), overall (key None) or per facility; only hours with rows. A row's hour is the last
     one starting at or before its moment (``width_bucket`` over the starts): no row's moment is
     converted to local time, which made the query a third slower."""
     table, instant, day, value, condition, privacy_key = SOURCES[metric]
-    facility_filter = sql.SQL("facility_id = ANY(%(ids)s)")
+    # The facilities' rows by their local dates; events of no facility (activity, counted in every
+    # scope) have no local day there, so by their moment within the hours listed.
+    in_period = sql.SQL("facility_id = ANY(%(ids)s) AND {day} BETWEEN %(start)s AND %(end)s").format(
+        day=sql.Identifier(day)
+    )
     if table == "events_event" and not by_facility:
-        facility_filter = sql.SQL("(facility_id IS NULL OR facility_id = ANY(%(ids)s))")
+        in_period = sql.SQL(
+            "(({in_period}) OR (facility_id IS NULL AND {at} >= %(first)s AND {at} < %(after)s))"
+        ).format(in_period=in_period, at=sql.Identifier(instant))
     pruning: sql.Composable = sql.SQL("")
     if table in PARTITIONED_BY_INSTANT:
         pruning = sql.SQL("AND {at} >= %(from)s AND {at} < %(to)s").format(at=sql.Identifier(instant))
     key, group = grouping(by_facility)
     at = sql.Identifier(instant)
-    # One array literal: psycopg's adaptation of 744 datetimes took 2 ms a query.
-    moments = "{" + ",".join(moment.isoformat() for moment in starts.values()) + "}"
+    # One array literal (psycopg's adaptation of 744 datetimes took 2 ms a query); the end of the
+    # last hour closes it, so a row after it falls beyond the last bucket, not into it.
+    moments = "{" + ",".join(moment.isoformat() for moment in [*starts.values(), after]) + "}"
     bucket = sql.SQL("width_bucket({at}, %(starts)s::timestamptz[])").format(at=at)
     rows = keyed(
         fetch(
             sql.SQL("""
             SELECT {key}, {bucket}, {value}, {privacy_key}
             FROM {table}
-            WHERE {facility_filter} AND {day} BETWEEN %(start)s AND %(end)s {pruning} {condition}
+            WHERE {in_period} {pruning} {condition}
             GROUP BY {group} 3
             """).format(
                 key=key, bucket=bucket, value=sql.SQL(value), privacy_key=sql.SQL(privacy_key),
-                table=sql.Identifier(table), facility_filter=facility_filter, day=sql.Identifier(day), pruning=pruning,
+                table=sql.Identifier(table), in_period=in_period, pruning=pruning,
                 condition=sql.SQL(condition), group=group,
             ),
             {
                 "ids": list(facility_ids), "start": start, "end": end, "starts": moments,
+                "first": next(iter(starts.values())), "after": after,
                 "from": datetime.combine(start - timedelta(days=1), time(), tzinfo=UTC),
                 "to": datetime.combine(end + timedelta(days=2), time(), tzinfo=UTC),
             },

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any, LiteralString
 
+from django.conf import settings
 from psycopg import sql
 
 from analytics.privacy import Breakdown, Count, Money
@@ -155,7 +156,8 @@ def kpi_trends(
 def _hourly_trends(
     *, metric: str, facility_ids: list[int], start: date, end: date, time_zones: tuple[str, ...]
 ) -> ByFacility:
-    zone, starts = hourly.hours(start, end, time_zones)
+    # No facility asked about: the reporting zone's hours (events of no facility are dated in it).
+    zone, starts, after = hourly.hours(start, end, time_zones or (settings.REPORTING_TIME_ZONE,))
     money = TREND_METRICS[metric][4]
 
     def answer(values: dict[Any, Any]) -> dict[Any, Any]:
@@ -167,10 +169,10 @@ def _hourly_trends(
         return {"metric": metric, "granularity": "hour", "time_zone": zone, "series": series}
 
     def rows() -> dict[Any, Any]:
-        found = hourly.hourly(metric, facility_ids, start, end, starts, by_facility=True)
+        found = hourly.hourly(metric, facility_ids, start, end, starts, after, by_facility=True)
         return {key: answer(found.get(key, {})) for key in facility_ids}
 
-    overall = hourly.hourly(metric, facility_ids, start, end, starts, by_facility=False)
+    overall = hourly.hourly(metric, facility_ids, start, end, starts, after, by_facility=False)
     return ByFacility(answer(overall.get(OVERALL, {})), rows)
 
 

@@ -205,6 +205,15 @@ def _heartbeat(runs: list[RefreshRun]) -> Heartbeat:
     return Heartbeat(beat, every=heartbeat_every(stale_seconds()), name="refresh-heartbeat")
 
 
+def _redate_first() -> None:
+    """A facility whose time zone changed is re-dated before the views are built (so this refresh
+    re-buckets it at the latest). Its failure does not stop the refresh: the next one tries again."""
+    try:
+        facilities_redate()
+    except Exception:
+        logger.exception("re-dating facilities before the refresh failed; the next refresh tries again")
+
+
 def refresh_runs_execute(*, run_ids: list[int]) -> list[RefreshRun]:
     """Claim the queued runs among ``run_ids`` and run them, each after the views it reads, with
     a heartbeat while they run. Runs another executor took (a redelivered task, a second beat's)
@@ -213,9 +222,9 @@ def refresh_runs_execute(*, run_ids: list[int]) -> list[RefreshRun]:
     runs = _claim(run_ids)
     if not runs:
         return []
-    facilities_redate()  # a facility whose time zone changed is re-bucketed by this refresh at the latest
     try:
         with _heartbeat(runs):
+            _redate_first()
             if settings.ANALYTICS_REFRESH_LANES > 1 and len(runs) > 1 and not connection.in_atomic_block:
                 done = _in_lanes(runs)
             else:  # inside a transaction every refresh must share its session

@@ -68,7 +68,10 @@ class Event(models.Model):
     category = models.CharField(max_length=16, choices=EventCategory.choices)
     type = models.CharField(max_length=64)
     occurred_at = models.DateTimeField()
-    local_date = models.DateField(help_text="Day of occurred_at in the reporting time zone.")
+    local_date = models.DateField(
+        help_text="Day of occurred_at at its facility (in its time zone); in REPORTING_TIME_ZONE for an event of "
+        "no facility."
+    )
     received_at = models.DateTimeField()
     facility = models.ForeignKey(Facility, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     actor = models.CharField(max_length=128, null=True, blank=True)  # noqa: DJ001 - absent differs from ""

@@ -94,11 +94,7 @@ def events_ingest(*, by: Actor, items: list[Any]) -> list[ItemResult]:
     All chunks are one transaction, committed before the answer.
     """
     now = timezone.now()
-    writable = facilities_for(by.principal, FacilityPermission.WRITE_EVENTS).values_list("code", "id", "time_zone")
-    allowed = {code: facility_id for code, facility_id, _ in writable}
-    # Each event's local day is its facility's; an event of no facility takes the reporting zone.
-    clocks: dict[str | None, ZoneInfo] = {code: ZoneInfo(zone) for code, _, zone in writable}
-    clocks[None] = ZoneInfo(settings.REPORTING_TIME_ZONE)
+    allowed = dict(facilities_for(by.principal, FacilityPermission.WRITE_EVENTS).values_list("code", "id"))
     # Partitions are made before the transaction (DDL there would lock the log while it inserts).
     partitions_ensure(months=_months_named(items, now=now))
 
@@ -106,6 +102,7 @@ def events_ingest(*, by: Actor, items: list[Any]) -> list[ItemResult]:
     accepted: dict[str, tuple[int, ValidEvent]] = {}
     repeats: list[tuple[int, ValidEvent]] = []  # same id twice in one request
     with transaction.atomic():
+        clocks = _clocks(items, allowed)
         with _Pipeline(allowed=allowed, sender=by.label, clocks=clocks) as pipeline:
             for start in range(0, len(items), CHUNK_SIZE):
                 chunk: list[ValidEvent] = []
@@ -205,6 +202,21 @@ class _Pipeline:
         for cursor in self.cursors:
             cursor.close()
         return ids
+
+
+def _clocks(items: list[Any], allowed: dict[str, int]) -> dict[str | None, ZoneInfo]:
+    """The zone of each facility the items name (an event's local day is its facility's), and the
+    reporting zone for events of no facility. The facilities' rows are read FOR SHARE, so a time
+    zone change and its re-dating (events.services.redating) wait for this transaction, and this
+    one waits for theirs: no event is stored with a date in a zone its facility just left."""
+    named = {code for item in items if isinstance(item, dict) and isinstance(code := item.get("facility"), str)}
+    ids = [facility_id for code, facility_id in allowed.items() if code in named]
+    clocks: dict[str | None, ZoneInfo] = {None: ZoneInfo(settings.REPORTING_TIME_ZONE)}
+    if ids:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT code, time_zone FROM accounts_facility WHERE id = ANY(%s) FOR SHARE", [ids])
+            clocks.update((code, ZoneInfo(zone)) for code, zone in cursor.fetchall())
+    return clocks
 
 
 def _category_of(event_type: object) -> str:

@@ -14,7 +14,7 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from accounts.models import Facility, User
 from accounts.principals import Actor
 from accounts.services import audit_record
-from analytics.params import MAX_SPAN_DAYS
+from analytics.params import MAX_HOURLY_DAYS, MAX_SPAN_DAYS
 from api.boundary import date_problem
 from reports.building import kpi_options_clean
 from reports.models import APPLICATIONS, Period, Report, ReportSchedule
@@ -75,9 +75,14 @@ def report_definition_errors(
             errors["group_by"] = ["The applications list has a facility column; it cannot be grouped."]
     elif kpi:
         try:
-            kpi_options_clean(kpi, options)
+            granularity, _ = kpi_options_clean(kpi, options)
         except ValueError as exc:
             errors["options"] = [str(exc)]
+        else:
+            fixed_days = (end_date - start_date).days + 1 if period == Period.CUSTOM and start_date and end_date else 0
+            if granularity == "hour" and fixed_days > MAX_HOURLY_DAYS:
+                errors["options"] = [f"Hourly series cover periods of at most {MAX_HOURLY_DAYS} days; these fixed "
+                                     f"dates span {fixed_days}."]  # fmt: skip
     if scheduled and not recipients:
         errors["recipients"] = ["A scheduled report needs at least one recipient."]
     return errors

@@ -250,3 +250,75 @@ def test_daily_and_hourly_series_equal_a_count_in_each_facilitys_local_time(admi
             UTC
         ) - datetime.combine(first, datetime.min.time(), clock).astimezone(UTC)
         assert len(names) == round(span.total_seconds() / 3600 + 0.49)  # 23, 24, 24.5 or 25 hours a day
+
+
+def _activity(admin, facility: str | None, moment: datetime, actor: str) -> None:
+    item = {"id": str(uuid.uuid4()), "type": "user.login", "occurred_at": moment.isoformat(), "facility": facility,
+            "actor": actor, "data": {}}  # fmt: skip
+    results = events_ingest(by=Actor(principal=admin), items=[item])
+    assert results[0].status == "created", results[0].as_dict()
+
+
+def test_events_of_no_facility_fall_in_the_facilitys_hours_by_their_moment_and_none_piles_into_the_last(admin, zoned):
+    # 18:00 in Los Angeles on 10 July is 11 July in UTC, the reporting zone that dates it.
+    _activity(admin, None, local("LAX", "2026-07-10T18:00"), "nobody-1")
+    # 01:30 on 11 July in Kolkata: after Kolkata's 10 July, whatever its UTC date.
+    _activity(admin, None, datetime(2026, 7, 10, 20, 0, tzinfo=UTC), "nobody-2")
+    _activity(admin, "BOM", local("BOM", "2026-07-10T23:10"), "someone-at-bom")
+
+    def hours(code: str) -> dict:
+        answer = kpi(admin, "trends", metric="active_users", facility=code, granularity="hour",
+                     start_date="2026-07-10", end_date="2026-07-10")  # fmt: skip
+        return {cell["bucket"]: cell["value"] for cell in answer["metrics"]["series"] if cell["value"]}
+
+    assert hours("LAX") == {"2026-07-10T18:00-07:00": 1, "2026-07-10T13:00-07:00": 1}  # 20:00 UTC: 13:00 there
+    # 20:00 UTC is 01:30 on 11 July in Kolkata: in none of its 10 July hours, and not in the last.
+    assert hours("BOM") == {"2026-07-10T23:00+05:30": 1}
+
+
+def test_the_default_period_ends_today_at_the_facility_and_a_local_today_start_is_no_error(admin):
+    FacilityFactory(code="CXI", time_zone="Pacific/Kiritimati")  # UTC+14: often a day ahead of UTC
+    local_today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+
+    answer = kpi(admin, "pipeline", facility="CXI")
+    assert answer["period"] == {"start_date": (local_today - timedelta(days=29)).isoformat(),
+                                "end_date": local_today.isoformat(), "time_zone": "Pacific/Kiritimati"}  # fmt: skip
+    assert kpi(admin, "pipeline", facility="CXI", start_date=local_today.isoformat())["period"]["end_date"] == (
+        local_today.isoformat()
+    )
+
+
+def test_an_instance_loaded_before_a_re_dating_does_not_put_the_old_zone_back(admin, zoned):
+    stale = Facility.objects.get(code="LAX")
+    changed = Facility.objects.get(code="LAX")
+    changed.time_zone = "Asia/Kolkata"
+    changed.save()
+    facilities_redate()
+    stale.name = "Renamed"
+    stale.save()
+
+    facility = Facility.objects.get(code="LAX")
+    # The stale save wrote its old zone back; the dates are marked as in Kolkata still, so the
+    # difference is seen and the next re-dating puts them back in Los Angeles days.
+    assert (facility.time_zone, facility.dated_time_zone, facility.name) == (
+        "America/Los_Angeles",
+        "Asia/Kolkata",
+        "Renamed",
+    )
+    assert "LAX" in facilities_redate()
+
+
+def test_a_zone_change_is_saved_when_no_worker_can_be_asked(admin, zoned, monkeypatch,
+                                                           django_capture_on_commit_callbacks):  # fmt: skip
+    from events import signals
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(signals.current_app, "send_task", broker_down)
+    facility = Facility.objects.get(code="NYC")
+    facility.time_zone = "America/Chicago"
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        facility.save()
+    assert signals._redate_soon in callbacks  # it was asked for, and its failure did not reach the caller
+    assert Facility.objects.get(code="NYC").time_zone == "America/Chicago"

@@ -68,6 +68,18 @@ def test_the_schedule_can_be_changed_and_removed(alice):
         ({"kpi": "applications", "group_by": "facility"}, "group_by", "cannot be grouped"),
         ({"kpi": "trends", "group_by": None, "options": {"metric": "mood"}}, "options", "Must be one of"),
         ({"options": {"colour": "red"}}, "options", "Unknown option"),
+        (
+            {
+                "kpi": "trends",
+                "group_by": None,
+                "period": "custom",
+                "start_date": "2026-01-01",
+                "end_date": "2026-03-31",
+                "options": {"granularity": "hour"},
+            },
+            "options",
+            "at most 31 days",
+        ),
     ],
 )
 def test_bad_definitions_get_a_message_per_field(alice, change, field, message):

@@ -84,6 +84,18 @@ def test_a_csv_report_is_utf8_with_a_header_row(smtp, alice, hires_in_november):
     assert frame["Value"].tolist() == [0, 0, 3, 3, 3, 3, 3]
 
 
+def test_an_hourly_report_names_each_hour_as_text_with_its_offset(smtp, alice, hires_in_november):
+    report = make_report(alice, kpi="trends", format="csv", options={"metric": "hires", "granularity": "hour"},
+                         period="custom", start_date=date(2026, 11, 3), end_date=date(2026, 11, 3))  # fmt: skip
+
+    run = run_now(report)
+
+    assert run.status == "succeeded", run.error
+    frame = pd.read_csv(io.BytesIO(attachment(smtp.to("ops@example.com")[0])[1]), encoding="utf-8")
+    assert len(frame) == 24 and frame["Bucket"].iloc[0] == "2026-11-03T00:00+00:00"
+    assert frame["Value"].sum() == 3
+
+
 def test_a_viewers_report_is_suppressed_exactly_like_the_viewers_api_answer(smtp, carol, hires_in_november):
     report = make_report(carol, kpi="pipeline", **NOV_1_7)
 
