@@ -97,7 +97,7 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     requested = [code.strip() for raw in request.query_params.getlist("facility") for code in raw.split(",")]
     requested = [code for code in requested if code]
     # The default period ends today at the facilities asked about when they share a zone.
-    end = _date(request, "end_date", reporting_today(_shared_zone(request.user, requested)), errors)
+    end = _date(request, "end_date", caller_today(request.user, requested), errors)
     start = _date(request, "start_date", end - timedelta(days=29), errors)
     if "start_date" not in errors and "end_date" not in errors:
         if end < start:
@@ -145,14 +145,15 @@ def kpi_params_parse(request: Request, *, extra: dict | None = None, series: boo
     )
 
 
-def _shared_zone(user, codes: list[str]) -> str | None:
-    """The one time zone of the facilities ``codes`` (all of the caller's when none) that the
-    caller may see, or None when they differ; codes it may not see are left to kpi_params_for."""
+def caller_today(user, codes: list[str] | tuple[str, ...] = ()) -> date:
+    """Today at the facilities ``codes`` (all of the caller's when none) when they share a time
+    zone, else in REPORTING_TIME_ZONE: where a default period ends (the API and the console).
+    Codes the caller may not see are left to kpi_params_for to refuse."""
     scope = caller_scope(user)
     wanted = set(codes)
     zones = {scope.zones.get(facility_id) for facility_id, code in scope.visible.items()
              if not wanted or code in wanted}  # fmt: skip
-    return zones.pop() if len(zones) == 1 else None
+    return reporting_today(zones.pop() if len(zones) == 1 else None)
 
 
 def kpi_params_for(

@@ -21,7 +21,7 @@ from django_celery_beat.models import PeriodicTask
 from accounts.admin_scope import admin_may_view, admin_scope_facility_ids, admin_scope_restrict
 from analytics.catalog import kpi_answer_for
 from analytics.models import RefreshRun
-from analytics.params import kpi_params_for, reporting_today
+from analytics.params import caller_today, kpi_params_for
 from analytics.registry import VIEWS, views_named
 from config.celery_app import app as celery_app
 from config.health import check_heartbeat
@@ -130,9 +130,7 @@ class Dashboard:
 
 def console_dashboard(*, user: User | AnonymousUser, today: date | None = None) -> Dashboard:
     """The last 30 days against the 30 before, for the facilities ``user`` may see."""
-    if today is None:  # today at the user's facilities when they share a clock (as the API's default period)
-        today = reporting_today(kpi_params_for(user=user, start=date.min, end=date.min).zone)
-    end = today
+    end = today or caller_today(user)  # as the API's default period
     start = end - timedelta(days=DASHBOARD_DAYS - 1)
     previous_end = start - timedelta(days=1)
     previous_start = previous_end - timedelta(days=DASHBOARD_DAYS - 1)
