@@ -391,7 +391,7 @@ def _rebuild_and_swap(cursor: CursorWrapper, view: View) -> int:
     step leaves the view reading the previous table."""
     current = _current_generation(cursor, view)
     old, new = view.storage(current), view.storage(3 - current)
-    build, *indexes = ddl.table_build(new, view.definition, view.swapped)
+    build, *indexes = ddl.table_build(new, view.definition, view.swapped, order=view.ordered)
     cursor.execute(build)
     rows: int = cursor.rowcount
     for index in indexes:

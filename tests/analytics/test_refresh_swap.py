@@ -102,3 +102,37 @@ def test_outside_a_transaction_views_refresh_in_lanes_after_what_they_read(build
         for dependency in view.depends:
             assert finished[view.key].started_at >= finished[dependency].finished_at
     assert count("analytics_candidate_applications") == 1
+
+
+@pytest.mark.django_db
+def test_an_ordered_view_is_written_in_the_order_its_queries_read_it(facility_a, facility_b):
+    """``recruiter_daily`` is read a few facilities' days at a time: its rows are written in
+    (facility, day) order, so such a range is a few pages, not pages all over the table."""
+    from datetime import UTC, date, datetime, timedelta
+
+    from events.models import ApplicationStatusChange
+    from tests.factories import make_application, make_job
+
+    view = BY_KEY["recruiter_daily"]
+    assert view.swapped and view.ordered == "facility_id, occurred_date"
+    job = make_job(facility_a)
+    for n in range(300):  # many groups, written newest first and alternating facilities
+        facility = (facility_a, facility_b)[n % 2]
+        day = date(2026, 6, 30) - timedelta(days=n % 60)
+        moment = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=12)
+        ApplicationStatusChange.objects.create(
+            event_id=f"00000000-0000-0000-0000-{n:012d}",
+            application=make_application(facility, job=job),
+            facility=facility,
+            status="screening",
+            occurred_at=moment,
+            occurred_date=day,
+            actor=f"recruiter-{n % 7}",
+        )
+    refresh_run_execute(run=queued("recruiter_daily"))
+
+    with connection.cursor() as cursor:
+        cursor.execute(sql.SQL("SELECT facility_id, occurred_date FROM {} ORDER BY ctid").format(
+            sql.Identifier(storage_of("analytics_recruiter_daily"))))  # fmt: skip
+        stored = cursor.fetchall()
+    assert len(stored) > 100 and stored == sorted(stored)
