@@ -14,14 +14,14 @@ class RefreshRunAdmin(ScopedModelAdmin):
     allowed_writes = ()
 
     list_display = ["created_at", "view", "status_badge", "trigger", "requested_by", "duration_ms", "rows",
-                    "concurrent", "short_error"]  # fmt: skip
+                    "differences", "concurrent", "short_error"]  # fmt: skip
     list_filter = ["status", "view", "trigger"]
     search_fields = ["=view", "error", "requested_by__username"]
     date_hierarchy = "created_at"
     list_select_related = ["requested_by"]
     readonly_fields = ("view", "status", "requested_by", "trigger", "created_at", "claimed_by", "claimed_at",
-                       "heartbeat_at", "started_at", "finished_at", "duration_ms", "rows", "concurrent",
-                       "error")  # fmt: skip
+                       "heartbeat_at", "started_at", "finished_at", "duration_ms", "rows", "differences",
+                       "concurrent", "error")  # fmt: skip
     fields = readonly_fields
 
     @admin.display(description="status", ordering="status")

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Now
 
 ACTIVE_STATUSES = ("queued", "running")
 
@@ -37,6 +38,12 @@ class RefreshRun(models.Model):
     claimed_by = models.CharField(max_length=255, blank=True, help_text="host:pid of the process that ran it")
     claimed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="last sign of life of its executor")
+    differences = models.BigIntegerField(
+        null=True,
+        blank=True,
+        help_text="rows the rebuild found different from the rows kept up to date as events applied (should be 0; "
+        "empty for a view not kept up to date that way)",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -50,3 +57,22 @@ class RefreshRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.view} {self.status} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class StaleBucket(models.Model):
+    """A bucket of a view (a facility's local day; a day of every facility for a view without
+    facilities) whose records changed since the view's rows for it were computed. Left by the
+    record tables' statement triggers in the transaction of the change (analytics.marks), taken
+    by the rollup step that recomputes those rows (analytics.services.rollups), usually seconds
+    later. Marks may repeat; a bucket is recomputed once however many times it was marked."""
+
+    view = models.CharField(max_length=64)
+    facility_id = models.BigIntegerField(null=True, blank=True)
+    day = models.DateField()
+    marked_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [models.Index(fields=["view", "marked_at"], name="stale_bucket_view")]
+
+    def __str__(self) -> str:
+        return f"{self.view} {self.facility_id or 'every facility'} {self.day}"

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import LiteralString
 
 from psycopg import sql
 
 from analytics import viewdefs
+
+
+@dataclass(frozen=True)
+class Rollup:
+    """How a view is kept up to date as events apply (analytics.services.rollups): its rows fall in
+    buckets, a facility's local day (``facility`` and ``day``: columns of the view; no facility for
+    a view adding up every facility), and the rows of the buckets the record triggers marked
+    (analytics.marks) are deleted and computed again from the records. By default through the
+    view's own definition filtered to the buckets; ``recompute`` and ``remove`` say it otherwise,
+    over %(facilities)s, %(days)s and %(months)s (the months the days fall in)."""
+
+    day: str
+    facility: str | None = "facility_id"
+    recompute: LiteralString = ""
+    remove: LiteralString = ""
 
 
 @dataclass(frozen=True)
@@ -24,6 +40,9 @@ class View:
     #: Columns a swapped view's table is written in order of: its queries read a range of them
     #: (a few facilities' days), which would otherwise be scattered over the whole table.
     ordered: str = ""
+    #: Kept up to date as events apply (swapped views only: their rows are a table); the
+    #: scheduled refresh then rebuilds it as a check, and counts what it finds different.
+    rollup: Rollup | None = None
 
     def source(self, *, fresh: bool) -> sql.Composable:
         """What to select from: the stored view, or its definition over the base tables."""
@@ -51,16 +70,27 @@ class View:
 
 
 VIEWS: list[View] = [
-    View("pipeline_cohort", "analytics_pipeline_cohort", viewdefs.PIPELINE_COHORT_V2, "pipeline"),
-    View("hires", "analytics_hires", viewdefs.HIRES_V2, "pipeline"),
-    View("hires_daily", "analytics_hires_daily", viewdefs.HIRES_DAILY_V1, "pipeline"),
-    View("hire_histogram", "analytics_hire_histogram", viewdefs.HIRE_HISTOGRAM_V1, "pipeline", ("hires",)),
-    View("offers", "analytics_offers", viewdefs.OFFERS_V2, "pipeline"),
-    View("jobs", "analytics_jobs", viewdefs.JOBS_V2, "pipeline"),
+    View("pipeline_cohort", "analytics_pipeline_cohort", viewdefs.PIPELINE_COHORT_V2, "pipeline",
+         swapped=("facility_id, applied_date",), rollup=Rollup("applied_date")),
+    View("hires", "analytics_hires", viewdefs.HIRES_V2, "pipeline",
+         swapped=("facility_id, applied_date", "facility_id, hired_date", "seconds_to_hire, hired_date", "hired_date"),
+         rollup=Rollup("applied_date")),
+    View("hires_daily", "analytics_hires_daily", viewdefs.HIRES_DAILY_V1, "pipeline",
+         swapped=("facility_id, hired_date",), rollup=Rollup("hired_date")),
+    View("hire_histogram", "analytics_hire_histogram", viewdefs.HIRE_HISTOGRAM_V1, "pipeline", ("hires",),
+         swapped=("hired_date, bucket",), rollup=Rollup("hired_date", facility=None)),
+    View("offers", "analytics_offers", viewdefs.OFFERS_V2, "pipeline",
+         swapped=("facility_id, offered_date",), rollup=Rollup("offered_date")),
+    View("jobs", "analytics_jobs", viewdefs.JOBS_V2, "pipeline",
+         swapped=("facility_id, opened_date", "facility_id, filled_date"),
+         rollup=Rollup("opened_date", recompute=viewdefs.JOBS_RECOMPUTE_V1)),
     View("recruiter_daily", "analytics_recruiter_daily", viewdefs.RECRUITER_DAILY_V2, "pipeline",
-         swapped=("facility_id, occurred_date, actor",), ordered="facility_id, occurred_date"),
+         swapped=("facility_id, occurred_date, actor", "occurred_date"), ordered="facility_id, occurred_date",
+         rollup=Rollup("occurred_date")),
     View("recruiter_totals", "analytics_recruiter_totals", viewdefs.RECRUITER_TOTALS_V2, "pipeline",
-         ("recruiter_daily",), swapped=("grain, bucket",)),
+         ("recruiter_daily",), swapped=("grain, bucket",),
+         rollup=Rollup("bucket", facility=None, recompute=viewdefs.RECRUITER_TOTALS_RECOMPUTE_V1,
+                       remove=viewdefs.RECRUITER_TOTALS_REMOVE_V1)),
     View("compliance_daily", "analytics_compliance_daily", viewdefs.COMPLIANCE_DAILY_V2, "compliance"),
     View("revenue_daily", "analytics_revenue_daily", viewdefs.REVENUE_DAILY_V2, "revenue",
          swapped=("facility_id, issued_date, placement_id",)),
@@ -98,3 +128,6 @@ def views_named(names: list[str] | None) -> list[View]:
         if wanted.intersection(view.depends):
             wanted.add(view.key)
     return [view for view in VIEWS if view.key in wanted]
+
+
+ROLLUPS = [view for view in VIEWS if view.rollup is not None]  # in refresh (dependency) order

@@ -3,7 +3,7 @@ second beat): runs are claimed, so a run is executed once whatever the number of
 
 from celery import shared_task
 
-from analytics.services.refresh import refresh_request, refresh_runs_execute, refresh_runs_recover
+from analytics.services.refresh import refresh_request, refresh_runs_execute, refresh_runs_recover, rollups_catch_up
 
 
 @shared_task(name="analytics.refresh_runs")
@@ -21,3 +21,10 @@ def refresh_scheduled(views: list[str] | None = None) -> list[str]:
 def recover_runs() -> dict[str, list[int]]:
     """Every minute: runs whose executor died are settled and their views queued again."""
     return refresh_runs_recover()
+
+
+@shared_task(name="analytics.rollups_apply")
+def rollups_apply() -> dict[str, int]:
+    """Every minute, behind the processor (which runs the step after each round): buckets marked
+    by changes that did not come from processing (re-dating, the console) are recomputed too."""
+    return rollups_catch_up().buckets

@@ -486,3 +486,39 @@ FROM (
 ) contacted
 GROUP BY sent_date, prev_date, converted
 """
+
+# --- Recomputing a few buckets of a view kept up to date as events apply (analytics.rollups) ----
+# Most views recompute a bucket through their own definition filtered to it (PostgreSQL pushes the
+# filter below the grouping). These two cannot be filtered that way and say how instead; each
+# takes %(facilities)s and %(days)s (arrays), and RECRUITER_TOTALS also %(months)s.
+
+# A job's hires count reads every application of the job: one probe per job of the buckets
+# (the view's own definition would count the hires of every job first).
+JOBS_RECOMPUTE_V1 = """
+SELECT j.id AS job_id, j.facility_id, j.opened_date, j.filled_date, j.positions, j.specialty, j.bill_rate, j.skills,
+       extract(epoch FROM j.filled_at - j.opened_at)::bigint AS seconds_to_fill,
+       (SELECT count(*) FROM events_application a WHERE a.job_id = j.id AND a.furthest_stage = 4)::bigint AS hires,
+       j.privacy_key
+FROM events_job j
+WHERE j.facility_id = ANY(%(facilities)s) AND j.opened_date = ANY(%(days)s)
+"""
+
+# The days touched, and the whole months they fall in, added up again over every facility.
+RECRUITER_TOTALS_RECOMPUTE_V1 = """
+SELECT 'day'::text AS grain, occurred_date AS bucket, actor, sum(status_changes)::bigint, sum(hires)::bigint,
+       sum(seconds_to_hire_sum)::bigint, sum(status_changes_keys)::bigint, sum(hires_keys)::bigint
+FROM analytics_recruiter_daily
+WHERE occurred_date = ANY(%(days)s)
+GROUP BY occurred_date, actor
+UNION ALL
+SELECT 'month'::text, date_trunc('month', occurred_date)::date, actor, sum(status_changes)::bigint,
+       sum(hires)::bigint, sum(seconds_to_hire_sum)::bigint, sum(status_changes_keys)::bigint, sum(hires_keys)::bigint
+FROM analytics_recruiter_daily
+WHERE occurred_date >= (SELECT min(m) FROM unnest(%(months)s::date[]) AS m)
+  AND occurred_date < (SELECT max(m) FROM unnest(%(months)s::date[]) AS m) + interval '1 month'
+  AND date_trunc('month', occurred_date)::date = ANY(%(months)s)
+GROUP BY date_trunc('month', occurred_date), actor
+"""
+RECRUITER_TOTALS_REMOVE_V1 = (
+    "(grain = 'day' AND bucket = ANY(%(days)s)) OR (grain = 'month' AND bucket = ANY(%(months)s))"
+)

@@ -14,13 +14,13 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
 from accounts.admin_scope import admin_may_view, admin_scope_facility_ids, admin_scope_restrict
 from analytics.catalog import kpi_answer_for
-from analytics.models import RefreshRun
+from analytics.models import RefreshRun, StaleBucket
 from analytics.params import caller_today, kpi_params_for
 from analytics.registry import VIEWS, views_named
 from config.celery_app import app as celery_app
@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 
 DASHBOARD_DAYS = 30
 RECENT_FAILURE_DAYS = 7
+# A view kept up to date as events apply is stale once a mark waited this long: the processor
+# recomputes marked buckets after every round, and a backstop task every minute.
+ROLLUP_LATE = timedelta(minutes=5)
 
 # (key in the KPI answer, label, kind): kind decides how a value and its change are shown.
 HEADLINE = [
@@ -170,6 +173,15 @@ class ViewStatus:
     last_status: str | None = None  # the newest run's, whatever it was
     last_error: str = ""
     active: bool = False  # a refresh is queued or running now
+    kept_up: bool = False  # kept up to date as events apply (analytics.services.rollups)
+    marked: int = 0  # buckets marked and not recomputed yet
+    oldest_mark: datetime | None = None
+    differences: int | None = None  # what its last refresh found different from the rows kept up to date
+
+    @property
+    def behind(self) -> timedelta | None:
+        """How far a view kept up to date lags the records: the age of its oldest mark."""
+        return None if self.oldest_mark is None else timezone.now() - self.oldest_mark
 
     @property
     def age(self) -> timedelta | None:
@@ -187,7 +199,12 @@ class ViewStatus:
     @property
     def stale(self) -> bool:
         """Older than its schedule allows: one whole interval late (plus five minutes for a
-        refresh in progress), never refreshed, or with no schedule at all."""
+        refresh in progress), never refreshed, or with no schedule at all. A view kept up to date
+        as events apply: marks waiting longer than ROLLUP_LATE, or its last rebuild found rows
+        different from the kept ones."""
+        if self.kept_up and self.last_success is not None:
+            behind = self.behind
+            return bool(self.differences) or (behind is not None and behind > ROLLUP_LATE)
         if self.last_success is None or self.interval is None:
             return True
         age = self.age
@@ -250,12 +267,19 @@ def refresh_intervals() -> dict[str, timedelta]:
 
 def views_status() -> list[ViewStatus]:
     intervals = refresh_intervals()
-    statuses = {view.key: ViewStatus(view.key, view.group, intervals.get(view.key)) for view in VIEWS}
+    statuses = {
+        view.key: ViewStatus(view.key, view.group, intervals.get(view.key), kept_up=view.rollup is not None)
+        for view in VIEWS
+    }
     succeeded = RefreshRun.objects.filter(status=RefreshRun.Status.SUCCEEDED).order_by("view", "-finished_at")
     for run in succeeded.distinct("view"):  # the newest success per view, on the refresh_latest index
         if run.view in statuses:
             status = statuses[run.view]
             status.last_success, status.duration_ms, status.rows = run.finished_at, run.duration_ms, run.rows
+            status.differences = run.differences
+    for mark in StaleBucket.objects.values("view").annotate(buckets=Count("id"), oldest=Min("marked_at")):
+        if mark["view"] in statuses:
+            statuses[mark["view"]].marked, statuses[mark["view"]].oldest_mark = mark["buckets"], mark["oldest"]
     newest = RefreshRun.objects.order_by("view", "-created_at", "-id").distinct("view")
     for run in newest:
         if run.view in statuses:

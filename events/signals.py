@@ -1,4 +1,5 @@
-"""A facility whose time zone changed has its history re-dated once the change commits."""
+"""A facility whose time zone changed has its history re-dated once the change commits; and the
+signal processing sends once a round of events has applied and committed."""
 
 from __future__ import annotations
 
@@ -8,11 +9,16 @@ from typing import Any
 from celery import current_app
 from django.db import transaction
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 
 from accounts.models import Facility
 
 logger = logging.getLogger(__name__)
+
+#: Sent by the processor after a round of events applied and committed (``applied``: how many).
+#: The views kept up to date as events apply listen (analytics.receivers); a receiver that fails
+#: is logged and does not stop processing (their marks wait for the next round).
+events_applied = Signal()
 
 
 def _redate_soon() -> None:

@@ -60,7 +60,7 @@ class RefreshRequestSerializer(serializers.Serializer):
 class RefreshRunSerializer(serializers.ModelSerializer):
     class Meta:
         model = RefreshRun
-        fields = ["id", "view", "status", "started_at", "finished_at", "duration_ms", "rows", "error"]
+        fields = ["id", "view", "status", "started_at", "finished_at", "duration_ms", "rows", "differences", "error"]
 
 
 class RefreshRunStartedSerializer(serializers.ModelSerializer):

@@ -28,7 +28,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import zlib
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +47,8 @@ from analytics.cache import kpi_cache_bump, kpi_cache_rollover
 from analytics.catalog import kpi_answer_json_for
 from analytics.models import ACTIVE_STATUSES, RefreshRun
 from analytics.registry import BY_KEY, View, views_named
+from analytics.services import rollups
+from analytics.storage import view_generation, view_lock_key
 from events.services.redating import facilities_redate
 
 logger = logging.getLogger(__name__)
@@ -66,8 +67,13 @@ SWAP_ATTEMPTS = 50
 ONE_ACTIVE = "refresh_one_active_per_view"
 
 
-def _lock_key(view: View) -> int:
-    return zlib.crc32(f"analytics.refresh:{view.table}".encode())
+def rollups_catch_up() -> rollups.RollupReport:
+    """Recompute the buckets marked since the last step (analytics.services.rollups); a view with a
+    back-fill's worth of them is queued for a refresh instead, which takes its marks."""
+    report = rollups.rollups_apply()
+    if report.refreshing:
+        refresh_request(views=report.refreshing, by=None, trigger="rollup")
+    return report
 
 
 def refresh_request(
@@ -330,13 +336,13 @@ def _execute(run: RefreshRun, *, bump_cache: bool) -> RefreshRun:
     started = time.monotonic()
     try:
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_lock_key(view)])
+            cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [view_lock_key(view)])
             if not cursor.fetchone()[0]:
                 return _finish(run, RefreshRun.Status.SKIPPED, error="another refresh of this view was running")
             for setting, value in _refresh_settings().items():  # this transaction only
                 cursor.execute("SELECT set_config(%s, %s, true)", [setting, value])
             if view.swapped:
-                rows = _rebuild_and_swap(cursor, view)
+                rows, run.differences = _rebuild_and_swap(cursor, view)
                 populated = True
             else:
                 populated = _refresh_materialized(cursor, view)
@@ -346,6 +352,9 @@ def _execute(run: RefreshRun, *, bump_cache: bool) -> RefreshRun:
         logger.exception("refresh of %s failed", view.table)
         return _finish(run, RefreshRun.Status.FAILED, started=started, error=f"{type(exc).__name__}: {exc}")
     run.concurrent = populated
+    if run.differences:
+        logger.error("refresh of %s: %s rows differed from the rows kept up to date as events applied",
+                     view.table, run.differences)  # fmt: skip
     finished = _finish(run, RefreshRun.Status.SUCCEEDED, started=started, rows=rows)
     if bump_cache and finished.status == RefreshRun.Status.SUCCEEDED:
         kpi_cache_bump()
@@ -371,29 +380,25 @@ def _refresh_materialized(cursor: CursorWrapper, view: View) -> bool:
     return populated
 
 
-def _current_generation(cursor: CursorWrapper, view: View) -> int:
-    """Which storage table the view reads now (the one that exists: a swap drops the other)."""
-    cursor.execute("SELECT relkind FROM pg_class WHERE relname = %s", [view.table])
-    found = cursor.fetchone()
-    if found is None or found[0] != "v":
-        raise LookupError(f"view {view.table} does not exist")
-    cursor.execute("SELECT to_regclass(%s) IS NOT NULL, to_regclass(%s) IS NOT NULL",
-                   [view.storage(1), view.storage(2)])  # fmt: skip
-    first, second = cursor.fetchone()
-    if first == second:
-        raise LookupError(f"expected exactly one of {view.storage(1)} and {view.storage(2)}")
-    return 1 if first else 2
-
-
-def _rebuild_and_swap(cursor: CursorWrapper, view: View) -> int:
+def _rebuild_and_swap(cursor: CursorWrapper, view: View) -> tuple[int, int | None]:
     """Build the view's next table from its definition, then repoint the view to it and drop the
-    previous one. Returns the rows built. Runs inside the refresh's transaction: a failure at any
-    step leaves the view reading the previous table."""
-    current = _current_generation(cursor, view)
+    previous one. Returns the rows built, and for a view kept up to date as events apply, how
+    many rows the two tables disagree on (None: a back-fill's worth of buckets changed, so the
+    rebuild stood in for the rollup step). Runs inside the refresh's transaction: a failure at
+    any step leaves the view reading the previous table."""
+    current = view_generation(cursor, view)
     old, new = view.storage(current), view.storage(3 - current)
+    compared = False
+    if view.rollup is not None:  # first bring the kept rows up to the marks so far
+        if rollups.marked_buckets(cursor, view).buckets > settings.ROLLUP_MAX_BUCKETS:
+            rollups.marks_take(cursor, view)
+        else:
+            rollups.rollup_apply(cursor, view)
+            compared = True
     build, *indexes = ddl.table_build(new, view.definition, view.swapped, order=view.ordered)
     cursor.execute(build)
     rows: int = cursor.rowcount
+    differences = _differences(cursor, view, old, new) if compared else None
     for index in indexes:
         cursor.execute(index)
     cursor.execute(sql.SQL("ANALYZE {}").format(sql.Identifier(new)))
@@ -403,12 +408,31 @@ def _rebuild_and_swap(cursor: CursorWrapper, view: View) -> int:
                 cursor.execute("SELECT set_config('lock_timeout', %s, true)", [SWAP_LOCK_TIMEOUT])
                 cursor.execute(ddl.view_point(view.table, new))
                 cursor.execute(sql.SQL("DROP TABLE {}").format(sql.Identifier(old)))
-            return rows
+            return rows, differences
         except OperationalError as exc:  # a long reader holds the view: let it finish, try again
             if getattr(exc.__cause__, "sqlstate", None) != "55P03" or attempt == SWAP_ATTEMPTS - 1:
                 raise
             time.sleep(min(0.05 * (attempt + 1), 1.0))
     raise AssertionError("unreachable")
+
+
+def _differences(cursor: CursorWrapper, view: View, kept: str, built: str) -> int:
+    """How many rows the table kept up to date and the one just built disagree on (rows of either
+    missing from the other, counted with repeats). Buckets marked since the kept rows were brought
+    up to date are left out: their records changed after, and either table may be the one behind."""
+    marked = rollups.marked_buckets(cursor, view)
+    outside = sql.SQL("({}) IS NOT TRUE").format(rollups.bucket_filter(view)) if marked.days else sql.SQL("TRUE")
+    cursor.execute(
+        sql.SQL("""
+        SELECT (SELECT count(*) FROM (SELECT * FROM {kept} WHERE {outside}
+                                      EXCEPT ALL SELECT * FROM {built} WHERE {outside}) missing)
+             + (SELECT count(*) FROM (SELECT * FROM {built} WHERE {outside}
+                                      EXCEPT ALL SELECT * FROM {kept} WHERE {outside}) extra)
+        """).format(kept=sql.Identifier(kept), built=sql.Identifier(built), outside=outside),
+        marked.params(),
+    )
+    found: int = cursor.fetchone()[0]
+    return found
 
 
 def _finish(run: RefreshRun, status: str, *, started: float | None = None, rows: int | None = None,
@@ -421,7 +445,7 @@ def _finish(run: RefreshRun, status: str, *, started: float | None = None, rows:
         run.duration_ms = int((time.monotonic() - started) * 1000)
     run.rows = rows
     run.error = error[:5000]
-    fields = ["status", "finished_at", "duration_ms", "rows", "error", "concurrent"]
+    fields = ["status", "finished_at", "duration_ms", "rows", "error", "concurrent", "differences"]
     mine = RefreshRun.objects.filter(pk=run.pk, status=RefreshRun.Status.RUNNING, claimed_by=run.claimed_by)
     if not mine.update(**{field: getattr(run, field) for field in fields}):
         logger.warning("refresh run %s of %s was settled while it ran; its outcome (%s) was not recorded",

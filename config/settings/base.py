@@ -325,6 +325,9 @@ PRIVACY_MAX_NOISE = env.int("PRIVACY_MAX_NOISE", default=3)
 # Sessions refreshing the KPI views side by side, a core each. One leaves the other core of a
 # two-core host to the readers (docs/decisions.md); raise it where PostgreSQL has cores of its own.
 ANALYTICS_REFRESH_LANES = env.int("ANALYTICS_REFRESH_LANES", default=1)
+# The most buckets (facility-days) of one view the rollup step recomputes at once after events
+# apply (analytics.services.rollups); more (a back-fill) and the view is refreshed whole instead.
+ROLLUP_MAX_BUCKETS = env.int("ROLLUP_MAX_BUCKETS", default=5_000)
 
 # Scheduled reports (docs/decisions.md: reports).
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")  # base of links in emails

@@ -6,7 +6,8 @@ from django.db import connection, connections
 from accounts.models import AuditEvent
 from analytics.models import RefreshRun
 from analytics.registry import BY_KEY
-from analytics.services.refresh import _lock_key, refresh_request, refresh_run_execute, refresh_runs_execute
+from analytics.services.refresh import refresh_request, refresh_run_execute, refresh_runs_execute
+from analytics.storage import view_lock_key
 from tests.factories import jwt_client
 from tests.kpi_data import refresh_all
 
@@ -59,10 +60,10 @@ def test_runs_are_logged_with_rows_and_duration(ada, facility_a):
     refresh_all()
     refresh_all()  # the second one refreshes concurrently: the views hold data now
 
-    body = jwt_client(ada).get("/api/v1/analytics/refresh-runs/", {"view": "jobs"}).json()["results"]
+    body = jwt_client(ada).get("/api/v1/analytics/refresh-runs/", {"view": "compliance_daily"}).json()["results"]
     assert [run["status"] for run in body] == ["succeeded", "succeeded"]
     assert body[0]["rows"] == 0 and body[0]["duration_ms"] is not None
-    assert RefreshRun.objects.filter(view="jobs").order_by("id").last().concurrent is True
+    assert RefreshRun.objects.filter(view="compliance_daily").order_by("id").last().concurrent is True
 
 
 def test_an_overlapping_refresh_is_skipped(facility_a):
@@ -70,7 +71,7 @@ def test_an_overlapping_refresh_is_skipped(facility_a):
     holder = connections.create_connection("default")  # another session holds the view's lock
     try:
         with holder.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_lock(%s)", [_lock_key(BY_KEY["offers"])])
+            cursor.execute("SELECT pg_advisory_lock(%s)", [view_lock_key(BY_KEY["offers"])])
         result = refresh_run_execute(run=run)
     finally:
         holder.close()

@@ -76,7 +76,7 @@ class HeldTable:
 
 @pytest.mark.django_db(transaction=True)
 def test_two_executors_handed_the_same_run_execute_it_once(facility_a):
-    (run,) = refresh_request(views=["offers"], by=None, trigger="tests", enqueue=False)
+    (run,) = refresh_request(views=["compliance_daily"], by=None, trigger="tests", enqueue=False)
 
     results = side_by_side(lambda: refresh_runs_execute(run_ids=[run.pk]))
 
@@ -93,21 +93,21 @@ def test_two_executors_handed_the_same_run_execute_it_once(facility_a):
 def test_two_requests_at_the_same_moment_queue_one_run(facility_a):
     def ask() -> list[int]:
         with transaction.atomic():
-            runs = refresh_request(views=["offers"], by=None, trigger="tests", enqueue=False)
+            runs = refresh_request(views=["compliance_daily"], by=None, trigger="tests", enqueue=False)
             time.sleep(0.5)  # both requests are in flight before either commits
         return [run.pk for run in runs]
 
     first, second = side_by_side(ask)
 
     assert first == second
-    assert RefreshRun.objects.filter(view="offers").count() == 1
+    assert RefreshRun.objects.filter(view="compliance_daily").count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
 def test_a_run_whose_executor_is_alive_is_not_taken_for_lost(facility_a, settings):
     settings.REFRESH_RUN_STALE_SECONDS = 2  # a heartbeat every half second
-    (run,) = refresh_request(views=["offers"], by=None, trigger="tests", enqueue=False)
-    held = HeldTable("events_application", "analytics_offers")
+    (run,) = refresh_request(views=["compliance_daily"], by=None, trigger="tests", enqueue=False)
+    held = HeldTable("events_compliancecheck", "analytics_compliance_daily")
     outcome: list = []
     executor = threading.Thread(target=lambda: (outcome.append(refresh_runs_execute(run_ids=[run.pk])),
                                                 connection.close()))  # fmt: skip
@@ -132,9 +132,9 @@ def test_a_run_whose_worker_is_killed_mid_refresh_is_settled_and_refreshed_again
     celery_worker_process, facility_a, settings
 ):
     settings.REFRESH_RUN_STALE_SECONDS = 3  # here, where the recovery runs
-    held = HeldTable("events_application", "analytics_offers")
+    held = HeldTable("events_compliancecheck", "analytics_compliance_daily")
     try:
-        (run,) = refresh_request(views=["offers"], by=None, trigger="tests")  # a real worker takes it
+        (run,) = refresh_request(views=["compliance_daily"], by=None, trigger="tests")  # a real worker takes it
         wait_for(held.refresh_waits, timeout=60, what="the worker's refresh to wait for the view")
         run.refresh_from_db()
         host, pid = run.claimed_by.rsplit(":", 1)
@@ -150,23 +150,23 @@ def test_a_run_whose_worker_is_killed_mid_refresh_is_settled_and_refreshed_again
     run.refresh_from_db()
     assert run.status == "failed"
     assert f"Executor lost: {host}:{pid}" in run.error
-    fresh = RefreshRun.objects.get(view="offers", trigger="recovery")
+    fresh = RefreshRun.objects.get(view="compliance_daily", trigger="recovery")
     done = wait_for(
         lambda: RefreshRun.objects.filter(pk=fresh.pk, status__in=["succeeded", "failed", "skipped"]).first(),
         timeout=60,
         what="the worker to refresh the view again",
     )
     assert done.status == "succeeded", done.error
-    assert RefreshRun.objects.filter(view="offers").count() == 2  # the redelivered task ran nothing
+    assert RefreshRun.objects.filter(view="compliance_daily").count() == 2  # the redelivered task ran nothing
 
 
 @pytest.mark.django_db
 def test_a_request_settles_a_run_whose_executor_is_gone_and_queues_the_view_again(facility_a):
     stale = timezone.now() - timedelta(minutes=10)
-    gone = RefreshRun.objects.create(view="offers", status="running", claimed_by="worker-7:4242", claimed_at=stale,
+    gone = RefreshRun.objects.create(view="compliance_daily", status="running", claimed_by="worker-7:4242", claimed_at=stale,
                                      started_at=stale, heartbeat_at=stale)  # fmt: skip
 
-    (run,) = refresh_request(views=["offers"], by=None, trigger="api", enqueue=False)
+    (run,) = refresh_request(views=["compliance_daily"], by=None, trigger="api", enqueue=False)
 
     assert run.pk != gone.pk and run.status == "queued"
     gone.refresh_from_db()
@@ -176,11 +176,11 @@ def test_a_request_settles_a_run_whose_executor_is_gone_and_queues_the_view_agai
 
 @pytest.mark.django_db
 def test_a_recent_heartbeat_keeps_the_run(facility_a):
-    busy = RefreshRun.objects.create(view="offers", status="running", claimed_by="worker-7:4242",
+    busy = RefreshRun.objects.create(view="compliance_daily", status="running", claimed_by="worker-7:4242",
                                      claimed_at=timezone.now() - timedelta(minutes=10),
                                      heartbeat_at=timezone.now() - timedelta(seconds=5))  # fmt: skip
 
-    (run,) = refresh_request(views=["offers"], by=None, trigger="api", enqueue=False)
+    (run,) = refresh_request(views=["compliance_daily"], by=None, trigger="api", enqueue=False)
 
     assert run.pk == busy.pk and run.status == "running"
 

@@ -52,6 +52,27 @@ def test_the_panel_reports_each_views_last_refresh_and_newest_run(ada):
     assert not hires.stale
 
 
+def test_a_view_kept_up_to_date_shows_its_waiting_days_and_the_differences_its_rebuild_found(ada, client):
+    from analytics.models import StaleBucket
+
+    RefreshRun.objects.create(view="hires", status="succeeded", finished_at=timezone.now(), differences=0)
+    RefreshRun.objects.create(view="offers", status="succeeded", finished_at=timezone.now(), differences=3)
+    StaleBucket.objects.create(view="hires", facility_id=1, day="2026-03-02")
+    StaleBucket.objects.filter(view="hires").update(marked_at=timezone.now() - timedelta(minutes=2))
+
+    views = {view.key: view for view in console_status(user=ada).views}
+
+    hires, offers = views["hires"], views["offers"]
+    assert (hires.kept_up, hires.marked, hires.differences, hires.stale) == (True, 1, 0, False)
+    assert (offers.differences, offers.stale) == (3, True)  # a rebuild that disagreed is a fault to look at
+    StaleBucket.objects.filter(view="hires").update(marked_at=timezone.now() - timedelta(minutes=6))
+    assert next(view for view in console_status(user=ada).views if view.key == "hires").stale  # waited too long
+    assert not views["actor_days"].kept_up
+    client.force_login(ada)
+    page = client.get("/admin/status/").content.decode()
+    assert "1 day waiting" in page and "3 rows differed at the last rebuild" in page
+
+
 def test_failures_of_the_last_week_are_counted_in_the_callers_scope(ada, rita, facility_a):
     from accounts.principals import Actor
     from reports.models import ReportRun

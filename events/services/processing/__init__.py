@@ -39,6 +39,7 @@ from psycopg import sql
 from accounts.principals import Actor
 from accounts.services import audit_record
 from events.services.processing.handlers import APPLY_ORDER, statements_for
+from events.signals import events_applied
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -108,10 +109,14 @@ def events_process_pending(*, batch_size: int | None = None, time_budget: float 
             parts += _side_by_side([partial(_apply_part, horizon=horizon, types=LANE_TYPES, lane=(number, lanes))
                                     for number in range(lanes)])  # fmt: skip
             report.batches += 1
+            applied = 0
             for size, waits, fails in parts:
-                report.applied += size - waits - fails
+                applied += size - waits - fails
                 report.waiting += waits
                 report.failed += fails
+            report.applied += applied
+            if applied:
+                _announce(applied)
             if due < batch_size:
                 break
     finally:
@@ -120,6 +125,13 @@ def events_process_pending(*, batch_size: int | None = None, time_budget: float 
     if report.batches:
         logger.info("event processing: %s", report.as_dict())
     return report
+
+
+def _announce(applied: int) -> None:
+    """Tell whoever keeps figures from the records that a round applied (events.signals)."""
+    for receiver, result in events_applied.send_robust(sender=ProcessingReport, applied=applied):
+        if isinstance(result, Exception):
+            logger.error("after events applied, %s failed", receiver, exc_info=result)
 
 
 def _lock(key: int) -> bool:
