@@ -69,7 +69,7 @@ class KpiView(ScopedAPIView):
             return []
         digest = kpi_digest(params.cache_parts(self.kpi))
         self._prefetch = (params, digest)
-        return [kpi_lookup_call(kpi=self.kpi, digest=digest)]
+        return [kpi_lookup_call(kpi=self.kpi, digest=digest, facility_ids=params.facility_ids)]
 
     def prefetched(self, request: Request, replies: list) -> None:
         assert self._prefetch is not None  # set by prefetch_calls, which sent these replies

@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from django.db.backends.utils import CursorWrapper
 from psycopg import sql
 
-from analytics.cache import kpi_cache_bump
+from analytics.cache import kpi_cache_bump_facilities
 from analytics.registry import ROLLUPS, View
 from analytics.storage import view_generation, view_lock_key
 
@@ -59,6 +59,7 @@ class Marked:
 @dataclass
 class RollupReport:
     buckets: dict[str, int] = field(default_factory=dict)  # view -> buckets recomputed
+    facilities: set[int] = field(default_factory=set)  # whose figures changed
     passed_over: list[str] = field(default_factory=list)  # held by a refresh, or reading one that was
     refreshing: list[str] = field(default_factory=list)  # too many buckets: refreshed whole instead
     seconds: float = 0.0
@@ -89,25 +90,30 @@ def rollups_apply() -> RollupReport:
                 behind.add(view.key)
                 report.refreshing.append(view.key)
                 continue
-            report.buckets[view.key] = rollup_apply(cursor, view)
+            taken = rollup_apply(cursor, view)
+            report.buckets[view.key] = taken.buckets
+            report.facilities.update(taken.facilities)
     report.seconds = round(time.monotonic() - started, 3)
     if report.buckets:
-        kpi_cache_bump()
+        # After the commits: an answer computed before them is kept under the old generations.
+        # A view adding up every facility is only read for scopes that hold the facilities
+        # whose records changed, and those are marked for the per-facility views too.
+        kpi_cache_bump_facilities(report.facilities)
         logger.info("rollups: %s", report.__dict__)
     return report
 
 
-def rollup_apply(cursor: CursorWrapper, view: View) -> int:
+def rollup_apply(cursor: CursorWrapper, view: View) -> Marked:
     """Take ``view``'s marks and compute the rows of their buckets again, in the caller's
-    transaction, which holds the view's lock. Returns the buckets recomputed."""
+    transaction, which holds the view's lock. Returns what was marked."""
     marked = _marked(cursor, view, take=True)
     if not marked.days:
-        return 0
+        return marked
     storage = sql.Identifier(view.storage(view_generation(cursor, view)))
     params = marked.params()
     cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(storage, bucket_filter(view)), params)
     cursor.execute(sql.SQL("INSERT INTO {} {}").format(storage, _recompute(view)), params)
-    return marked.buckets
+    return marked
 
 
 def marks_take(cursor: CursorWrapper, view: View) -> Marked:

@@ -229,3 +229,25 @@ def test_re_dating_a_facility_recomputes_the_days_it_moved(admin, facility_a):
 
     assert set(differences_from_a_rebuild().values()) == {0}
     assert kpi(admin, "pipeline", start_date="2026-03-03", end_date="2026-03-03")["metrics"]["applications"] == 1
+
+
+def test_a_change_at_one_facility_moves_only_the_cached_answers_about_it(admin):
+    from analytics.cache import kpi_cache_stats
+
+    refresh_all()
+    mercy, stj = Stream("MERCY-01"), Stream("STJ-02")
+    ingest(admin, [mercy.job("J-1"), mercy.candidate("C-1"), stj.job("J-2"), stj.candidate("C-2"),
+                   stj.application("A-2", "J-2", "C-2", day=1)])  # fmt: skip
+    events_process_pending()
+    for facility in ("MERCY-01", "STJ-02", "MERCY-01,STJ-02"):
+        kpi(admin, "pipeline", facility=facility)  # now cached
+    hits = kpi_cache_stats()["hit"]
+
+    ingest(admin, [mercy.application("A-1", "J-1", "C-1", day=2)])
+    events_process_pending()
+
+    assert kpi(admin, "pipeline", facility="STJ-02")["metrics"]["applications"] == 1
+    assert kpi_cache_stats()["hit"] == hits + 1  # the other facility's answer was still good
+    assert kpi(admin, "pipeline", facility="MERCY-01")["metrics"]["applications"] == 1  # recomputed
+    assert kpi(admin, "pipeline", facility="MERCY-01,STJ-02")["metrics"]["applications"] == 2
+    assert kpi_cache_stats()["hit"] == hits + 1
